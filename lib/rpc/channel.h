@@ -1,0 +1,92 @@
+// RPC client channel: one mutual-TLS connection to one server address, with
+// pipelining of many outstanding requests (request ids), per-request deadlines
+// and reconnection with exponential backoff.
+//
+// Threading model: a Channel is thread-safe; any number of threads may call
+// Call/CallAsync at once. I/O happens on a ClientLoop thread, which many channels
+// may share (pass the same loop; by default each Channel uses a process-wide
+// shared loop). Async completions run on that loop thread and must not block.
+//
+// Failure semantics: a request whose deadline passes completes with TimedOut and
+// its late reply, if any, is dropped; the connection stays usable. When the
+// connection breaks, every outstanding request completes with NetworkError (the
+// server may or may not have executed it) and the next call reconnects, after a
+// backoff if the previous attempt failed. Calls made while disconnected wait for
+// the reconnect within their own deadline.
+#ifndef KDI_LIB_RPC_CHANNEL_H_
+#define KDI_LIB_RPC_CHANNEL_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "kdi/status.h"
+#include "lib/rpc/frame.h"
+#include "lib/rpc/tls.h"
+
+namespace kdi::rpc {
+
+// An I/O thread with a libevent base for client connections.
+class ClientLoop {
+ public:
+  ClientLoop();
+  ~ClientLoop();  // joins the thread; REQUIRES: no Channel still uses it
+  static std::shared_ptr<ClientLoop> Shared();
+
+  class Impl;
+  Impl* impl() { return impl_.get(); }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+struct ChannelOptions {
+  std::string address;                    // "host:port"
+  std::shared_ptr<TlsContext> tls;        // required, client context
+  std::shared_ptr<ClientLoop> loop;       // null: ClientLoop::Shared()
+  int64_t default_timeout_ms = 10000;
+  int connect_timeout_ms = 3000;
+  int reconnect_backoff_initial_ms = 20;
+  int reconnect_backoff_max_ms = 2000;
+  uint32_t max_body_bytes = kDefaultMaxBodyBytes;
+  bool compress_requests = true;          // deflate large request bodies
+  // If not empty, the server's certificate principal must equal this.
+  std::string expected_server_principal;
+};
+
+using CallCallback = std::function<void(Status status, std::string reply)>;
+
+class Channel {
+ public:
+  explicit Channel(ChannelOptions opts);
+  ~Channel();  // fails outstanding calls with Aborted
+
+  // Blocking call. timeout_ms < 0 uses default_timeout_ms. On OK, *reply holds
+  // the reply payload; otherwise the status is the remote handler's status, or
+  // TimedOut / NetworkError / ProtocolError from the transport.
+  Status Call(uint16_t type, std::string_view body, std::string* reply, int64_t timeout_ms = -1);
+
+  // Non-blocking call; done runs exactly once on the loop thread.
+  void CallAsync(uint16_t type, std::string body, int64_t timeout_ms, CallCallback done);
+
+  // Closes the connection (outstanding calls fail with Aborted); later calls
+  // reconnect.
+  void Close();
+
+  const std::string& address() const;
+  // The server's identity after a successful handshake (empty before).
+  PeerIdentity server_identity() const;
+
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+ private:
+  class Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace kdi::rpc
+
+#endif  // KDI_LIB_RPC_CHANNEL_H_
