@@ -1,0 +1,101 @@
+// Env: the one seam through which the storage code touches the file system, so
+// that tests can inject I/O errors and full disks (leveldb's Env).
+//
+// The storage code (Tablet, split, metadata) uses only Env for its own files.
+// Berkeley DB does its own I/O inside the tablet directory; to let tests fail that
+// too, Tablet calls CheckFault() at its named fault points (before a commit,
+// before a log flush, ...): production Env returns OK at no cost.
+//
+// Env::Default() is a process-wide PosixEnv; Envs are thread-safe.
+#ifndef KDI_LIB_STORAGE_ENV_H_
+#define KDI_LIB_STORAGE_ENV_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kdi/status.h"
+
+namespace kdi::storage {
+
+// Places in the tablet code where a fault may be injected.
+enum class FaultPoint {
+  kApplyCommit,   // after a mutation batch is written into its txn, before commit
+  kSyncFlush,     // before the log is flushed to stable storage
+  kSplitCopy,     // while copying cells into split children
+  kSplitPublish,  // before the split children are renamed into place
+  kMetaWrite,     // before tablet metadata is written
+};
+const char* FaultPointName(FaultPoint point);
+
+// An exclusive advisory lock on a file, released on destruction.
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+
+class Env {
+ public:
+  virtual ~Env() = default;
+  static Env* Default();
+
+  virtual Status CreateDir(const std::string& path) = 0;  // parents must exist; OK if exists
+  virtual Status RemoveTree(const std::string& path) = 0;  // OK if missing
+  virtual Status Rename(const std::string& from, const std::string& to) = 0;
+  virtual bool Exists(const std::string& path) = 0;
+  virtual Status ListDir(const std::string& path, std::vector<std::string>* names) = 0;
+  // Size of a file, or the total of the regular files directly in a directory.
+  virtual Status GetSize(const std::string& path, uint64_t* bytes) = 0;
+  // Writes data to path durably and atomically: temp file, fsync, rename, fsync dir.
+  virtual Status WriteFileAtomic(const std::string& path, std::string_view data) = 0;
+  // Reads a whole file; InvalidArgument if it is larger than max_bytes.
+  virtual Status ReadFile(const std::string& path, size_t max_bytes, std::string* data) = 0;
+  // fsync of a file or directory.
+  virtual Status SyncPath(const std::string& path) = 0;
+  // Takes an exclusive lock on path (created if missing); ServiceUnavailable if
+  // someone else (another process or handle) holds it.
+  virtual Status LockFile(const std::string& path, std::unique_ptr<FileLock>* lock) = 0;
+
+  // Fault hook; `where` is the tablet directory. Default: OK.
+  virtual Status CheckFault(FaultPoint point, const std::string& where) { return Status::OK(); }
+};
+
+// Forwards everything to a target Env and fails chosen operations on demand.
+// Thread-safe.
+class FaultInjectionEnv : public Env {
+ public:
+  explicit FaultInjectionEnv(Env* target = Env::Default());
+  ~FaultInjectionEnv() override;
+
+  // The next `count` hits of `point` (any tablet) return `error`; count < 0: all.
+  void FailAt(FaultPoint point, Status error, int count = 1);
+  // Every file operation (not fault points) returns `error` until cleared.
+  void FailFileOps(Status error);
+  void ClearFaults();
+  // Hits of `point` so far (failed or not).
+  int hits(FaultPoint point) const;
+
+  Status CreateDir(const std::string& path) override;
+  Status RemoveTree(const std::string& path) override;
+  Status Rename(const std::string& from, const std::string& to) override;
+  bool Exists(const std::string& path) override;
+  Status ListDir(const std::string& path, std::vector<std::string>* names) override;
+  Status GetSize(const std::string& path, uint64_t* bytes) override;
+  Status WriteFileAtomic(const std::string& path, std::string_view data) override;
+  Status ReadFile(const std::string& path, size_t max_bytes, std::string* data) override;
+  Status SyncPath(const std::string& path) override;
+  Status LockFile(const std::string& path, std::unique_ptr<FileLock>* lock) override;
+  Status CheckFault(FaultPoint point, const std::string& where) override;
+
+ private:
+  struct State;
+  Status FileFault();
+  Env* target_;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace kdi::storage
+
+#endif  // KDI_LIB_STORAGE_ENV_H_
