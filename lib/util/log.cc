@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <mutex>
@@ -69,6 +70,14 @@ void SetSink(Sink sink, const std::string& ident, const std::string& file_path) 
     int fd = open(file_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (fd >= 0) g_fd = fd;
   }
+}
+
+Status SetFileSink(const std::string& ident, const std::string& file_path) {
+  int fd = open(file_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) return ErrnoToStatus("opening log file " + file_path, errno);
+  SetSink(Sink::kFile, ident, file_path);
+  close(fd);  // SetSink opened its own descriptor; this one only checked the path
+  return Status::OK();
 }
 
 void Reopen() {

@@ -12,6 +12,8 @@
 #include <sstream>
 #include <string>
 
+#include "kdi/status.h"
+
 namespace kdi::log {
 
 enum Level { DEBUG = 0, INFO = 1, WARN = 2, ERROR = 3 };
@@ -25,6 +27,9 @@ Level GetLevel();
 bool ParseLevel(const std::string& name, Level* level);
 // ident is the program name for syslog and the line prefix.
 void SetSink(Sink sink, const std::string& ident, const std::string& file_path = "");
+// Like SetSink(kFile, ...) but fails, leaving the sink unchanged, when the file
+// cannot be opened (SetSink would silently keep writing to stderr).
+Status SetFileSink(const std::string& ident, const std::string& file_path);
 // Reopens a kFile sink (log rotation). No-op for the others.
 void Reopen();
 bool Enabled(Level level);
