@@ -169,9 +169,14 @@ class Tablet {
   // directory holding tablet directories). Safe to call at tabletd start.
   static Status CleanupIncompleteSplits(const std::string& data_dir, Env* env = nullptr);
 
- private:
+  // Internal state (public so the implementation files can name it).
   struct Impl;
+  Impl* impl() { return impl_.get(); }
+
+ private:
   explicit Tablet(std::string dir);
+  Status ApplyInternal(const std::vector<Condition>* conditions,
+                       const std::vector<RowMutation>& batch, uint64_t* revision);
   std::string dir_;
   std::unique_ptr<Impl> impl_;
 };

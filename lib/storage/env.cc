@@ -1,0 +1,289 @@
+// PosixEnv (the production Env) and FaultInjectionEnv.
+#include "lib/storage/env.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+namespace kdi::storage {
+
+const char* FaultPointName(FaultPoint point) {
+  switch (point) {
+    case FaultPoint::kApplyCommit: return "apply-commit";
+    case FaultPoint::kSyncFlush: return "sync-flush";
+    case FaultPoint::kSplitCopy: return "split-copy";
+    case FaultPoint::kSplitPublish: return "split-publish";
+    case FaultPoint::kMetaWrite: return "meta-write";
+  }
+  return "unknown";
+}
+
+namespace {
+
+class PosixFileLock : public FileLock {
+ public:
+  explicit PosixFileLock(int fd) : fd_(fd) {}
+  ~PosixFileLock() override {
+    flock(fd_, LOCK_UN);
+    close(fd_);
+  }
+
+ private:
+  int fd_;
+};
+
+Status WriteAll(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoToStatus("write " + path, errno);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::OK();
+}
+
+std::string DirName(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+class PosixEnv : public Env {
+ public:
+  Status CreateDir(const std::string& path) override {
+    if (mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+      return ErrnoToStatus("mkdir " + path, errno);
+    }
+    return Status::OK();
+  }
+
+  Status RemoveTree(const std::string& path) override {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+    if (ec) return ErrnoToStatus("remove " + path, ec.value());
+    return Status::OK();
+  }
+
+  Status Rename(const std::string& from, const std::string& to) override {
+    if (rename(from.c_str(), to.c_str()) != 0) {
+      return ErrnoToStatus("rename " + from + " to " + to, errno);
+    }
+    return Status::OK();
+  }
+
+  bool Exists(const std::string& path) override {
+    struct stat st;
+    return stat(path.c_str(), &st) == 0;
+  }
+
+  Status ListDir(const std::string& path, std::vector<std::string>* names) override {
+    DIR* d = opendir(path.c_str());
+    if (d == nullptr) return ErrnoToStatus("opendir " + path, errno);
+    names->clear();
+    while (struct dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") names->push_back(n);
+    }
+    closedir(d);
+    return Status::OK();
+  }
+
+  Status GetSize(const std::string& path, uint64_t* bytes) override {
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) return ErrnoToStatus("stat " + path, errno);
+    if (!S_ISDIR(st.st_mode)) {
+      *bytes = static_cast<uint64_t>(st.st_size);
+      return Status::OK();
+    }
+    std::vector<std::string> names;
+    RETURN_NOT_OK(ListDir(path, &names));
+    uint64_t total = 0;
+    for (const std::string& n : names) {
+      struct stat fst;
+      if (stat((path + "/" + n).c_str(), &fst) == 0 && S_ISREG(fst.st_mode)) {
+        total += static_cast<uint64_t>(fst.st_size);
+      }
+    }
+    *bytes = total;
+    return Status::OK();
+  }
+
+  Status WriteFileAtomic(const std::string& path, std::string_view data) override {
+    std::string tmp = path + ".tmp";
+    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return ErrnoToStatus("open " + tmp, errno);
+    Status s = WriteAll(fd, data, tmp);
+    if (s.ok() && fsync(fd) != 0) s = ErrnoToStatus("fsync " + tmp, errno);
+    close(fd);
+    if (s.ok()) s = Rename(tmp, path);
+    if (s.ok()) s = SyncPath(DirName(path));
+    if (!s.ok()) unlink(tmp.c_str());
+    return s;
+  }
+
+  Status ReadFile(const std::string& path, size_t max_bytes, std::string* data) override {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoToStatus("open " + path, errno);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+      int e = errno;
+      close(fd);
+      return ErrnoToStatus("stat " + path, e);
+    }
+    if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+      close(fd);
+      return Status::InvalidArgument(path + ": file larger than " + std::to_string(max_bytes) +
+                                     " bytes");
+    }
+    data->resize(static_cast<size_t>(st.st_size));
+    size_t got = 0;
+    while (got < data->size()) {
+      ssize_t n = read(fd, &(*data)[got], data->size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        int e = errno;
+        close(fd);
+        return ErrnoToStatus("read " + path, e);
+      }
+      if (n == 0) break;
+      got += static_cast<size_t>(n);
+    }
+    data->resize(got);
+    close(fd);
+    return Status::OK();
+  }
+
+  Status SyncPath(const std::string& path) override {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoToStatus("open " + path, errno);
+    Status s;
+    if (fsync(fd) != 0) s = ErrnoToStatus("fsync " + path, errno);
+    close(fd);
+    return s;
+  }
+
+  Status LockFile(const std::string& path, std::unique_ptr<FileLock>* lock) override {
+    int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return ErrnoToStatus("open " + path, errno);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int e = errno;
+      close(fd);
+      if (e == EWOULDBLOCK) return Status::ServiceUnavailable(path + " is locked by another user");
+      return ErrnoToStatus("flock " + path, e);
+    }
+    lock->reset(new PosixFileLock(fd));
+    return Status::OK();
+  }
+};
+
+}  // namespace
+
+Env* Env::Default() {
+  static PosixEnv* env = new PosixEnv;
+  return env;
+}
+
+struct FaultInjectionEnv::State {
+  mutable std::mutex mu;
+  struct Rule {
+    Status error;
+    int remaining = 0;  // < 0: forever
+  };
+  std::map<FaultPoint, Rule> rules;
+  std::map<FaultPoint, int> hits;
+  Status file_error;
+};
+
+FaultInjectionEnv::FaultInjectionEnv(Env* target) : target_(target), state_(new State) {}
+FaultInjectionEnv::~FaultInjectionEnv() = default;
+
+void FaultInjectionEnv::FailAt(FaultPoint point, Status error, int count) {
+  std::lock_guard<std::mutex> l(state_->mu);
+  state_->rules[point] = State::Rule{std::move(error), count};
+}
+
+void FaultInjectionEnv::FailFileOps(Status error) {
+  std::lock_guard<std::mutex> l(state_->mu);
+  state_->file_error = std::move(error);
+}
+
+void FaultInjectionEnv::ClearFaults() {
+  std::lock_guard<std::mutex> l(state_->mu);
+  state_->rules.clear();
+  state_->file_error = Status::OK();
+}
+
+int FaultInjectionEnv::hits(FaultPoint point) const {
+  std::lock_guard<std::mutex> l(state_->mu);
+  auto it = state_->hits.find(point);
+  return it == state_->hits.end() ? 0 : it->second;
+}
+
+Status FaultInjectionEnv::FileFault() {
+  std::lock_guard<std::mutex> l(state_->mu);
+  return state_->file_error;
+}
+
+Status FaultInjectionEnv::CheckFault(FaultPoint point, const std::string& where) {
+  {
+    std::lock_guard<std::mutex> l(state_->mu);
+    state_->hits[point]++;
+    auto it = state_->rules.find(point);
+    if (it != state_->rules.end() && it->second.remaining != 0) {
+      if (it->second.remaining > 0) it->second.remaining--;
+      return it->second.error.CloneAndPrepend(std::string("injected at ") +
+                                              FaultPointName(point) + " in " + where);
+    }
+  }
+  return target_->CheckFault(point, where);
+}
+
+Status FaultInjectionEnv::CreateDir(const std::string& path) {
+  RETURN_NOT_OK(FileFault());
+  return target_->CreateDir(path);
+}
+Status FaultInjectionEnv::RemoveTree(const std::string& path) {
+  RETURN_NOT_OK(FileFault());
+  return target_->RemoveTree(path);
+}
+Status FaultInjectionEnv::Rename(const std::string& from, const std::string& to) {
+  RETURN_NOT_OK(FileFault());
+  return target_->Rename(from, to);
+}
+bool FaultInjectionEnv::Exists(const std::string& path) { return target_->Exists(path); }
+Status FaultInjectionEnv::ListDir(const std::string& path, std::vector<std::string>* names) {
+  RETURN_NOT_OK(FileFault());
+  return target_->ListDir(path, names);
+}
+Status FaultInjectionEnv::GetSize(const std::string& path, uint64_t* bytes) {
+  RETURN_NOT_OK(FileFault());
+  return target_->GetSize(path, bytes);
+}
+Status FaultInjectionEnv::WriteFileAtomic(const std::string& path, std::string_view data) {
+  RETURN_NOT_OK(FileFault());
+  return target_->WriteFileAtomic(path, data);
+}
+Status FaultInjectionEnv::ReadFile(const std::string& path, size_t max_bytes, std::string* data) {
+  RETURN_NOT_OK(FileFault());
+  return target_->ReadFile(path, max_bytes, data);
+}
+Status FaultInjectionEnv::SyncPath(const std::string& path) {
+  RETURN_NOT_OK(FileFault());
+  return target_->SyncPath(path);
+}
+Status FaultInjectionEnv::LockFile(const std::string& path, std::unique_ptr<FileLock>* lock) {
+  RETURN_NOT_OK(FileFault());
+  return target_->LockFile(path, lock);
+}
+
+}  // namespace kdi::storage

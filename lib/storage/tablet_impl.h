@@ -1,0 +1,150 @@
+// Internal state of a Tablet, shared by tablet.cc (lifecycle, writes, sync),
+// tablet_scan.cc (the scan engine) and tablet_split.cc (compaction, median, split).
+//
+// Lock order (acquire in this order, release in reverse):
+//   life_mu (shared for every call, exclusive for Close)
+//   -> write_mu (serializes writers, split and compaction)
+//   -> rw_mu (shared while reading a scan page; exclusive while a write
+//      transaction is open, so a reader never sees part of a commit)
+//   -> meta_mu (short, guards meta), sync_mu (short, group commit state),
+//      err_mu (last Berkeley DB message).
+// Berkeley DB's own locks are taken only under these, and writers are serialized,
+// so Berkeley DB lock waits and deadlocks cannot happen between our threads.
+#ifndef KDI_LIB_STORAGE_TABLET_IMPL_H_
+#define KDI_LIB_STORAGE_TABLET_IMPL_H_
+
+#include <db.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+
+#include "lib/storage/tablet.h"
+
+namespace kdi::storage {
+
+// File names inside a tablet directory.
+constexpr char kMetaFile[] = "TABLET";
+constexpr char kLockFile[] = "LOCK";
+constexpr char kCellsDb[] = "cells.db";
+constexpr char kRowsDb[] = "rows.db";
+constexpr char kSplittingSuffix[] = ".splitting";
+constexpr char kRetiredSuffix[] = ".retired";
+
+// rows.db keys: 'r' + row -> fixed64 revision; "s" -> fixed64 last revision.
+constexpr char kRowRevPrefix = 'r';
+constexpr char kLastRevisionKey[] = "s";
+
+// A resumable scan position: the last key examined and, for its column, how many
+// versions existed before it and how many passed the time filter.
+struct ScanCursorState {
+  std::string key;
+  uint64_t existing = 0;
+  uint64_t matched = 0;
+  void EncodeTo(std::string* dst) const;
+  bool DecodeFrom(std::string_view src);
+};
+
+struct Tablet::Impl {
+  std::string dir;
+  TabletOptions options;
+  Env* env = nullptr;
+  std::unique_ptr<FileLock> lock;
+
+  DB_ENV* dbenv = nullptr;
+  DB* cells = nullptr;
+  DB* rows = nullptr;
+
+  std::shared_mutex life_mu;
+  bool closed = false;  // GUARDED_BY(life_mu)
+
+  std::mutex write_mu;
+  uint64_t last_revision = 0;  // GUARDED_BY(write_mu)
+  std::atomic<bool> frozen{false};
+
+  std::shared_mutex rw_mu;
+
+  mutable std::mutex meta_mu;
+  TabletMeta meta;  // GUARDED_BY(meta_mu)
+
+  // Group commit: commits counts acknowledged commits; synced is the count known
+  // to be on stable storage; one thread flushes at a time.
+  std::mutex sync_mu;
+  std::condition_variable sync_cv;
+  uint64_t commits = 0;  // GUARDED_BY(sync_mu)
+  uint64_t synced = 0;   // GUARDED_BY(sync_mu)
+  bool flushing = false;  // GUARDED_BY(sync_mu)
+
+  std::mutex err_mu;
+  std::string last_error;  // GUARDED_BY(err_mu): last Berkeley DB message
+
+  int64_t Now() const;
+  TabletMeta MetaCopy() const {
+    std::lock_guard<std::mutex> l(meta_mu);
+    return meta;
+  }
+  // Maps a Berkeley DB return code to a Status naming the tablet and operation.
+  Status BdbError(int rc, const std::string& op);
+
+  // The scan engine; caller holds rw_mu (shared or exclusive) and life_mu.
+  Status ScanLocked(const ScanPredicate& predicate, std::string_view resume_token,
+                    const ScanLimits& limits, const TabletMeta& meta, ScanPageResult* page);
+  // Cells of one row matching `predicate` (limited), for conditions.
+  Status ReadRowLocked(std::string_view row, const ScanPredicate& predicate, size_t max_cells,
+                       const TabletMeta& meta, std::vector<Cell>* cells);
+  Status EvaluateCondition(const Condition& c, std::string_view row, const TabletMeta& meta,
+                           bool* holds, std::string* why);
+  Status CheckpointLocked();
+};
+
+// DBT helpers.
+inline DBT MakeDbt(std::string_view s) {
+  DBT d;
+  memset(&d, 0, sizeof(d));
+  d.data = const_cast<char*>(s.data());
+  d.size = static_cast<u_int32_t>(s.size());
+  return d;
+}
+inline DBT MakeMallocDbt() {
+  DBT d;
+  memset(&d, 0, sizeof(d));
+  d.flags = DB_DBT_REALLOC;
+  return d;
+}
+inline std::string_view DbtView(const DBT& d) {
+  return std::string_view(static_cast<const char*>(d.data), d.size);
+}
+
+// Owns a cursor; closes it on destruction.
+class CursorCloser {
+ public:
+  explicit CursorCloser(DBC* c) : c_(c) {}
+  ~CursorCloser() {
+    if (c_ != nullptr) c_->close(c_);
+  }
+  DBC* get() const { return c_; }
+
+ private:
+  DBC* c_;
+};
+
+// Frees DB_DBT_REALLOC memory on destruction.
+class DbtHolder {
+ public:
+  DbtHolder() : d_(MakeMallocDbt()) {}
+  ~DbtHolder() { free(d_.data); }
+  DBT* get() { return &d_; }
+  std::string_view view() const { return DbtView(d_); }
+
+ private:
+  DBT d_;
+};
+
+}  // namespace kdi::storage
+
+#endif  // KDI_LIB_STORAGE_TABLET_IMPL_H_
