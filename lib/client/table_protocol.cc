@@ -1,0 +1,344 @@
+// Table interface codec (3a). Byte grammar (primitives as in doc/protocol.md:
+// varint, varsint, bool, bytes = varint length + bytes, count = varint32 checked
+// against the remaining input):
+//
+//   ref       := bytes table  bytes tablet_id
+//   mutation  := varint32 type (0 set, 1 erase, 2 erase column, 3 erase row)
+//                bytes column  varsint64 timestamp  bytes value
+//   rowmut    := bytes row  count n  n x mutation
+//   condition := varint32 type (0 cell equals, 1 cell absent, 2 latest equals,
+//                3 column absent, 4 row absent, 5 row revision is)
+//                bytes column  varsint64 timestamp  bytes value  varint64 revision
+//   cell      := bool same_row  [bytes row, only when same_row is false]
+//                bytes column  varsint64 timestamp  bytes value
+//                (same_row: the row of the previous cell of this reply; the
+//                first cell of a reply must carry its row)
+//
+//   type                  request                                   reply payload
+//   300 Apply             ref count n, n x rowmut                   varint64 revision
+//   301 ConditionalApply  ref count n, n x condition rowmut         varint64 revision
+//   302 Sync              ref                                       (empty)
+//   303 ScanPage          ref bytes predicate (ScanPredicate        count n, n x cell
+//                         binary form) bytes resume_token            bytes resume_token
+//                         varint32 max_cells varint64 max_bytes      bool done
+//   304 GetRowRevision    ref bytes row                             varint64 revision
+//
+// Limits (table_protocol.h) are checked before anything is allocated: table
+// names 255 bytes, tablet ids 64, rows and columns 1 MiB on the wire (64 KiB
+// is enforced by validation with a clearer error), values 72 MiB, counts by
+// the remaining bytes and the kMax* constants.
+#include "lib/client/table_protocol.h"
+
+namespace kdi::client {
+namespace {
+
+constexpr uint32_t kMaxMutationType = static_cast<uint32_t>(Mutation::Type::kEraseRow);
+constexpr uint32_t kMaxConditionType = static_cast<uint32_t>(Condition::Type::kRowRevisionIs);
+
+void PutMutation(std::string* out, const Mutation& m) {
+  PutVarint32(out, static_cast<uint32_t>(m.type));
+  PutLengthPrefixed(out, m.column);
+  PutVarsint64(out, m.timestamp);
+  PutLengthPrefixed(out, m.value);
+}
+
+void PutRowMutation(std::string* out, const RowMutation& rm) {
+  PutLengthPrefixed(out, rm.row());
+  PutVarint32(out, static_cast<uint32_t>(rm.mutations().size()));
+  for (const Mutation& m : rm.mutations()) PutMutation(out, m);
+}
+
+bool GetRowMutation(Decoder* d, RowMutation* rm) {
+  std::string row;
+  uint32_t n = 0;
+  if (!d->GetLengthPrefixed(&row, kMaxWireKeyBytes)) return false;
+  if (!d->GetCount(&n, 4, kMaxMutationsPerRow)) return false;
+  *rm = RowMutation(std::move(row));
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t type = 0;
+    std::string_view column, value;
+    int64_t ts = 0;
+    if (!d->GetVarint32(&type) || !d->GetLengthPrefixed(&column) || !d->GetVarsint64(&ts) ||
+        !d->GetLengthPrefixed(&value)) {
+      return false;
+    }
+    if (type > kMaxMutationType || column.size() > kMaxWireKeyBytes ||
+        value.size() > kMaxWireValueBytes) {
+      // Poison the decoder: an impossible read makes every later call fail.
+      std::string_view dummy;
+      d->GetBytes(SIZE_MAX, &dummy);
+      return false;
+    }
+    switch (static_cast<Mutation::Type>(type)) {
+      case Mutation::Type::kSet:
+        rm->Set(column, ts, value);
+        break;
+      case Mutation::Type::kErase:
+        rm->Erase(column, ts);
+        break;
+      case Mutation::Type::kEraseColumn:
+        rm->EraseColumn(column);
+        break;
+      case Mutation::Type::kEraseRow:
+        rm->EraseRow();
+        break;
+    }
+  }
+  return true;
+}
+
+void PutCondition(std::string* out, const Condition& c) {
+  PutVarint32(out, static_cast<uint32_t>(c.type));
+  PutLengthPrefixed(out, c.column);
+  PutVarsint64(out, c.timestamp);
+  PutLengthPrefixed(out, c.value);
+  PutVarint64(out, c.revision);
+}
+
+bool GetCondition(Decoder* d, Condition* c) {
+  uint32_t type = 0;
+  if (!d->GetVarint32(&type) || !d->GetLengthPrefixed(&c->column, kMaxWireKeyBytes) ||
+      !d->GetVarsint64(&c->timestamp) || !d->GetLengthPrefixed(&c->value, kMaxWireValueBytes) ||
+      !d->GetVarint64(&c->revision)) {
+    return false;
+  }
+  if (type > kMaxConditionType) {
+    std::string_view dummy;
+    d->GetBytes(SIZE_MAX, &dummy);
+    return false;
+  }
+  c->type = static_cast<Condition::Type>(type);
+  return true;
+}
+
+}  // namespace
+
+const char* TableMessageName(uint16_t type) {
+  switch (type) {
+    case kMsgApply:
+      return "Apply";
+    case kMsgConditionalApply:
+      return "ConditionalApply";
+    case kMsgSync:
+      return "Sync";
+    case kMsgScanPage:
+      return "ScanPage";
+    case kMsgGetRowRevision:
+      return "GetRowRevision";
+  }
+  return "unknown table message";
+}
+
+bool IsValidTabletId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxTabletIdBytes) return false;
+  for (char c : id) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool IsValidTableName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxTableNameBytes) return false;
+  if (name == "." || name == "..") return false;
+  for (char c : name) {
+    if (c == '/' || c == '\0') return false;
+  }
+  return true;
+}
+
+Status CheckTabletRef(const TabletRef& ref) {
+  if (!IsValidTableName(ref.table)) {
+    return Status::InvalidArgument("bad table name (1-255 bytes, no '/' or NUL)");
+  }
+  if (!IsValidTabletId(ref.tablet_id)) {
+    return Status::InvalidArgument("bad tablet id \"" + ref.tablet_id.substr(0, 80) +
+                                   "\" (expected [A-Za-z0-9_-]{1,64})");
+  }
+  return Status::OK();
+}
+
+void PutTabletRef(std::string* out, const TabletRef& ref) {
+  PutLengthPrefixed(out, ref.table);
+  PutLengthPrefixed(out, ref.tablet_id);
+}
+
+void GetTabletRef(Decoder* d, TabletRef* ref) {
+  d->GetLengthPrefixed(&ref->table, kMaxTableNameBytes);
+  d->GetLengthPrefixed(&ref->tablet_id, kMaxTabletIdBytes);
+}
+
+// ---- 300 Apply ------------------------------------------------------------
+
+void EncodeApplyRequest(const ApplyRequest& req, std::string* out) {
+  PutTabletRef(out, req.tablet);
+  PutVarint32(out, static_cast<uint32_t>(req.rows.size()));
+  for (const RowMutation& rm : req.rows) PutRowMutation(out, rm);
+}
+
+Status DecodeApplyRequest(std::string_view body, ApplyRequest* req) {
+  Decoder d(body);
+  GetTabletRef(&d, &req->tablet);
+  uint32_t n = 0;
+  req->rows.clear();
+  if (d.GetCount(&n, 2, kMaxBatchRows)) {
+    req->rows.reserve(n);
+    for (uint32_t i = 0; i < n && d.ok(); i++) {
+      req->rows.emplace_back();
+      GetRowMutation(&d, &req->rows.back());
+    }
+  }
+  return d.status("Apply request");
+}
+
+void EncodeApplyReply(const ApplyReply& reply, std::string* out) {
+  PutVarint64(out, reply.revision);
+}
+
+Status DecodeApplyReply(std::string_view body, ApplyReply* reply) {
+  Decoder d(body);
+  d.GetVarint64(&reply->revision);
+  return d.status("Apply reply");
+}
+
+// ---- 301 ConditionalApply ---------------------------------------------------
+
+void EncodeConditionalApplyRequest(const ConditionalApplyRequest& req, std::string* out) {
+  PutTabletRef(out, req.tablet);
+  PutVarint32(out, static_cast<uint32_t>(req.conditions.size()));
+  for (const Condition& c : req.conditions) PutCondition(out, c);
+  PutRowMutation(out, req.mutation);
+}
+
+Status DecodeConditionalApplyRequest(std::string_view body, ConditionalApplyRequest* req) {
+  Decoder d(body);
+  GetTabletRef(&d, &req->tablet);
+  uint32_t n = 0;
+  req->conditions.clear();
+  if (d.GetCount(&n, 5, kMaxConditions)) {
+    req->conditions.resize(n);
+    for (uint32_t i = 0; i < n && d.ok(); i++) GetCondition(&d, &req->conditions[i]);
+  }
+  if (d.ok()) GetRowMutation(&d, &req->mutation);
+  return d.status("ConditionalApply request");
+}
+
+// ---- 302 Sync --------------------------------------------------------------
+
+void EncodeSyncRequest(const SyncRequest& req, std::string* out) {
+  PutTabletRef(out, req.tablet);
+}
+
+Status DecodeSyncRequest(std::string_view body, SyncRequest* req) {
+  Decoder d(body);
+  GetTabletRef(&d, &req->tablet);
+  return d.status("Sync request");
+}
+
+// ---- 303 ScanPage ------------------------------------------------------------
+
+void EncodeScanPageRequest(const ScanPageRequest& req, std::string* out) {
+  PutTabletRef(out, req.tablet);
+  std::string pred;
+  req.predicate.EncodeTo(&pred);
+  PutLengthPrefixed(out, pred);
+  PutLengthPrefixed(out, req.resume_token);
+  PutVarint32(out, req.max_cells);
+  PutVarint64(out, req.max_bytes);
+}
+
+Status DecodeScanPageRequest(std::string_view body, ScanPageRequest* req) {
+  Decoder d(body);
+  GetTabletRef(&d, &req->tablet);
+  std::string_view pred;
+  d.GetLengthPrefixed(&pred);
+  d.GetLengthPrefixed(&req->resume_token, kMaxResumeTokenBytes);
+  d.GetVarint32(&req->max_cells);
+  d.GetVarint64(&req->max_bytes);
+  RETURN_NOT_OK(d.status("ScanPage request"));
+  if (pred.size() > kMaxPredicateBytes) {
+    return Status::ProtocolError("ScanPage request: predicate larger than 16 MiB");
+  }
+  RETURN_NOT_OK_PREPEND(ScanPredicate::DecodeFrom(pred, &req->predicate),
+                        "ScanPage request: malformed predicate");
+  if (req->max_cells == 0 || req->max_cells > kMaxScanPageCells) {
+    return Status::InvalidArgument("ScanPage request: max_cells must be 1.." +
+                                   std::to_string(kMaxScanPageCells));
+  }
+  if (req->max_bytes == 0 || req->max_bytes > kMaxScanPageBytes) {
+    return Status::InvalidArgument("ScanPage request: max_bytes must be 1.." +
+                                   std::to_string(kMaxScanPageBytes));
+  }
+  return Status::OK();
+}
+
+void EncodeScanPageReply(const ScanPageReply& reply, std::string* out) {
+  PutVarint32(out, static_cast<uint32_t>(reply.cells.size()));
+  const std::string* prev_row = nullptr;
+  for (const Cell& c : reply.cells) {
+    bool same = prev_row != nullptr && *prev_row == c.row;
+    PutBool(out, same);
+    if (!same) PutLengthPrefixed(out, c.row);
+    PutLengthPrefixed(out, c.column);
+    PutVarsint64(out, c.timestamp);
+    PutLengthPrefixed(out, c.value);
+    prev_row = &c.row;
+  }
+  PutLengthPrefixed(out, reply.resume_token);
+  PutBool(out, reply.done);
+}
+
+Status DecodeScanPageReply(std::string_view body, ScanPageReply* reply) {
+  Decoder d(body);
+  uint32_t n = 0;
+  reply->cells.clear();
+  if (d.GetCount(&n, 4, kMaxScanPageCells)) {
+    reply->cells.reserve(n);
+    for (uint32_t i = 0; i < n && d.ok(); i++) {
+      bool same = false;
+      if (!d.GetBool(&same)) break;
+      Cell c;
+      if (same) {
+        if (i == 0) return Status::ProtocolError("ScanPage reply: first cell without a row");
+        c.row = reply->cells.back().row;
+      } else if (!d.GetLengthPrefixed(&c.row, kMaxWireKeyBytes)) {
+        break;
+      }
+      if (!d.GetLengthPrefixed(&c.column, kMaxWireKeyBytes) || !d.GetVarsint64(&c.timestamp) ||
+          !d.GetLengthPrefixed(&c.value, kMaxWireValueBytes)) {
+        break;
+      }
+      reply->cells.push_back(std::move(c));
+    }
+  }
+  d.GetLengthPrefixed(&reply->resume_token, kMaxResumeTokenBytes);
+  d.GetBool(&reply->done);
+  return d.status("ScanPage reply");
+}
+
+// ---- 304 GetRowRevision ------------------------------------------------------
+
+void EncodeRowRevisionRequest(const RowRevisionRequest& req, std::string* out) {
+  PutTabletRef(out, req.tablet);
+  PutLengthPrefixed(out, req.row);
+}
+
+Status DecodeRowRevisionRequest(std::string_view body, RowRevisionRequest* req) {
+  Decoder d(body);
+  GetTabletRef(&d, &req->tablet);
+  d.GetLengthPrefixed(&req->row, kMaxWireKeyBytes);
+  return d.status("GetRowRevision request");
+}
+
+void EncodeRowRevisionReply(const RowRevisionReply& reply, std::string* out) {
+  PutVarint64(out, reply.revision);
+}
+
+Status DecodeRowRevisionReply(std::string_view body, RowRevisionReply* reply) {
+  Decoder d(body);
+  d.GetVarint64(&reply->revision);
+  return d.status("GetRowRevision reply");
+}
+
+}  // namespace kdi::client

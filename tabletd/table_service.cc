@@ -1,0 +1,189 @@
+// TableService: the 3a handlers. See table_service.h.
+#include "tabletd/table_service.h"
+
+#include <functional>
+#include <utility>
+
+#include "lib/client/table_protocol.h"
+
+namespace kdi::tabletd {
+namespace {
+
+using client::TabletRef;
+
+std::string Shown(std::string_view s) {
+  std::string out;
+  for (char c : s.substr(0, 40)) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f && c != '"' && c != '\\') {
+      out += c;
+    } else {
+      static const char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    }
+  }
+  if (s.size() > 40) out += "...";
+  return "\"" + out + "\"";
+}
+
+}  // namespace
+
+Status ValidateRowMutation(const RowMutation& rm, const storage::TabletMeta& meta,
+                           uint64_t max_value_bytes) {
+  const std::string& row = rm.row();
+  if (row.empty()) return Status::InvalidArgument("empty row key");
+  if (row.size() > kMaxRowBytes) {
+    return Status::InvalidArgument("row " + Shown(row) + " is " + std::to_string(row.size()) +
+                                   " bytes; the limit is " + std::to_string(kMaxRowBytes));
+  }
+  if (!meta.ContainsRow(row)) {
+    return Status::InvalidArgument("row " + Shown(row) + " is outside the tablet's range [" +
+                                   Shown(meta.start_row) + ", " +
+                                   (meta.end_row.empty() ? "+inf" : Shown(meta.end_row)) + ")");
+  }
+  if (rm.empty()) return Status::InvalidArgument("row " + Shown(row) + " has no mutation");
+  for (const Mutation& m : rm.mutations()) {
+    if (m.type == Mutation::Type::kEraseRow) continue;
+    if (m.column.size() > kMaxColumnBytes) {
+      return Status::InvalidArgument("column " + Shown(m.column) + " of row " + Shown(row) +
+                                     " is longer than " + std::to_string(kMaxColumnBytes) +
+                                     " bytes");
+    }
+    if (m.value.size() > max_value_bytes) {
+      return Status::InvalidArgument("value of " + Shown(row) + " " + Shown(m.column) + " is " +
+                                     std::to_string(m.value.size()) +
+                                     " bytes; the limit is " + std::to_string(max_value_bytes));
+    }
+    if (meta.schema.FindFamilyOfColumn(m.column) == nullptr) {
+      return Status::InvalidArgument("unknown column family " +
+                                     Shown(ColumnFamily(m.column)) + " (column " +
+                                     Shown(m.column) + ") in table " + Shown(meta.table));
+    }
+  }
+  return Status::OK();
+}
+
+void TableService::Register(rpc::Server* server) {
+  using std::placeholders::_1;
+  using std::placeholders::_2;
+  const rpc::RoleSet any = rpc::RoleSet::Any();
+  server->Register(client::kMsgApply, std::bind(&TableService::HandleApply, this, _1, _2),
+                   rpc::Dispatch::kWorker, any);
+  server->Register(client::kMsgConditionalApply,
+                   std::bind(&TableService::HandleConditionalApply, this, _1, _2),
+                   rpc::Dispatch::kWorker, any);
+  server->Register(client::kMsgSync, std::bind(&TableService::HandleSync, this, _1, _2),
+                   rpc::Dispatch::kWorker, any);
+  server->Register(client::kMsgScanPage, std::bind(&TableService::HandleScanPage, this, _1, _2),
+                   rpc::Dispatch::kWorker, any);
+  server->Register(client::kMsgGetRowRevision,
+                   std::bind(&TableService::HandleGetRowRevision, this, _1, _2),
+                   rpc::Dispatch::kWorker, any);
+}
+
+void TableService::HandleApply(std::string body, rpc::ResponderPtr r) {
+  client::ApplyRequest req;
+  Status s = client::DecodeApplyRequest(body, &req);
+  if (s.ok()) s = client::CheckTabletRef(req.tablet);
+  if (!s.ok()) return r->Reply(s);
+  if (req.rows.empty()) return r->Reply(Status::InvalidArgument("Apply with no rows"));
+  TabletUse use;
+  s = registry_->Acquire(req.tablet, true, &use);
+  if (!s.ok()) return r->Reply(s);
+  counters_->applies++;
+  use.served()->applies++;
+  storage::TabletMeta meta = use.tablet()->meta();
+  uint64_t cells = 0;
+  for (const RowMutation& rm : req.rows) {
+    s = ValidateRowMutation(rm, meta, config_.max_value_bytes);
+    if (!s.ok()) return r->Reply(s);
+    cells += rm.mutations().size();
+  }
+  client::ApplyReply reply;
+  s = use.tablet()->Apply(req.rows, &reply.revision);
+  if (!s.ok()) return r->Reply(s.CloneAndPrepend("applying to " + req.tablet.ToString()));
+  use.served()->cells_written += cells;
+  std::string out;
+  client::EncodeApplyReply(reply, &out);
+  r->Reply(Status::OK(), std::move(out));
+}
+
+void TableService::HandleConditionalApply(std::string body, rpc::ResponderPtr r) {
+  client::ConditionalApplyRequest req;
+  Status s = client::DecodeConditionalApplyRequest(body, &req);
+  if (s.ok()) s = client::CheckTabletRef(req.tablet);
+  if (!s.ok()) return r->Reply(s);
+  TabletUse use;
+  s = registry_->Acquire(req.tablet, true, &use);
+  if (!s.ok()) return r->Reply(s);
+  counters_->applies++;
+  use.served()->applies++;
+  storage::TabletMeta meta = use.tablet()->meta();
+  s = ValidateRowMutation(req.mutation, meta, config_.max_value_bytes);
+  if (!s.ok()) return r->Reply(s);
+  client::ApplyReply reply;
+  s = use.tablet()->ApplyIf(req.conditions, req.mutation, &reply.revision);
+  if (!s.ok()) return r->Reply(s);
+  use.served()->cells_written += req.mutation.mutations().size();
+  std::string out;
+  client::EncodeApplyReply(reply, &out);
+  r->Reply(Status::OK(), std::move(out));
+}
+
+void TableService::HandleSync(std::string body, rpc::ResponderPtr r) {
+  client::SyncRequest req;
+  Status s = client::DecodeSyncRequest(body, &req);
+  if (s.ok()) s = client::CheckTabletRef(req.tablet);
+  if (!s.ok()) return r->Reply(s);
+  TabletUse use;
+  // A frozen (split) parent took no write since the split; syncing it is fine.
+  s = registry_->Acquire(req.tablet, false, &use);
+  if (!s.ok()) return r->Reply(s);
+  s = use.tablet()->Sync();
+  r->Reply(s.CloneAndPrepend("syncing " + req.tablet.ToString()));
+}
+
+void TableService::HandleScanPage(std::string body, rpc::ResponderPtr r) {
+  client::ScanPageRequest req;
+  Status s = client::DecodeScanPageRequest(body, &req);
+  if (s.ok()) s = client::CheckTabletRef(req.tablet);
+  if (!s.ok()) return r->Reply(s);
+  TabletUse use;
+  s = registry_->Acquire(req.tablet, false, &use);
+  if (!s.ok()) return r->Reply(s);
+  counters_->scans++;
+  use.served()->scans++;
+  storage::ScanLimits limits;
+  limits.max_cells = req.max_cells;
+  limits.max_bytes = req.max_bytes;
+  storage::ScanPageResult page;
+  s = use.tablet()->ScanPage(req.predicate, req.resume_token, limits, &page);
+  if (!s.ok()) return r->Reply(s.CloneAndPrepend("scanning " + req.tablet.ToString()));
+  client::ScanPageReply reply;
+  reply.cells = std::move(page.cells);
+  reply.resume_token = std::move(page.resume_token);
+  reply.done = page.done;
+  std::string out;
+  client::EncodeScanPageReply(reply, &out);
+  r->Reply(Status::OK(), std::move(out));
+}
+
+void TableService::HandleGetRowRevision(std::string body, rpc::ResponderPtr r) {
+  client::RowRevisionRequest req;
+  Status s = client::DecodeRowRevisionRequest(body, &req);
+  if (s.ok()) s = client::CheckTabletRef(req.tablet);
+  if (!s.ok()) return r->Reply(s);
+  TabletUse use;
+  s = registry_->Acquire(req.tablet, false, &use);
+  if (!s.ok()) return r->Reply(s);
+  client::RowRevisionReply reply;
+  s = use.tablet()->GetRowRevision(req.row, &reply.revision);
+  if (!s.ok()) return r->Reply(s);
+  std::string out;
+  client::EncodeRowRevisionReply(reply, &out);
+  r->Reply(Status::OK(), std::move(out));
+}
+
+}  // namespace kdi::tabletd

@@ -1,0 +1,63 @@
+// TableService: the handlers of the table interface (3a, 300-399) on a
+// tabletd: Apply, ConditionalApply, Sync, ScanPage, GetRowRevision.
+//
+// Every handler runs on an RPC worker thread (Dispatch::kWorker: they block on
+// Berkeley DB and fsync), decodes its body (ProtocolError when malformed),
+// checks the tablet reference, acquires the tablet through the registry
+// (NotServing / ServiceUnavailable, see tablet_registry.h), validates
+// mutations (InvalidArgument: empty row, row or column > 64 KiB, value over
+// tabletd_max_value_bytes, unknown family, row outside the tablet's range) and
+// only then calls the storage. Callable by every role.
+//
+// Threading: Register() before the server starts; handlers are thread-safe.
+#ifndef KDI_TABLETD_TABLE_SERVICE_H_
+#define KDI_TABLETD_TABLE_SERVICE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kdi/schema.h"
+#include "kdi/status.h"
+#include "kdi/table.h"
+#include "lib/rpc/server.h"
+#include "lib/storage/tablet.h"
+#include "tabletd/tablet_registry.h"
+#include "tabletd/tabletd_config.h"
+
+namespace kdi::tabletd {
+
+// Server-wide request counters (for rates in ServerStatus / keepAlive).
+struct RequestCounters {
+  std::atomic<uint64_t> applies{0};
+  std::atomic<uint64_t> scans{0};
+};
+
+// Checks a batch against the limits, the schema and the tablet's range.
+// InvalidArgument naming the row and the problem; nothing is applied.
+Status ValidateRowMutation(const RowMutation& rm, const storage::TabletMeta& meta,
+                           uint64_t max_value_bytes);
+
+class TableService {
+ public:
+  TableService(const TabletdConfig& config, TabletRegistry* registry, RequestCounters* counters)
+      : config_(config), registry_(registry), counters_(counters) {}
+
+  void Register(rpc::Server* server);
+
+ private:
+  void HandleApply(std::string body, rpc::ResponderPtr r);
+  void HandleConditionalApply(std::string body, rpc::ResponderPtr r);
+  void HandleSync(std::string body, rpc::ResponderPtr r);
+  void HandleScanPage(std::string body, rpc::ResponderPtr r);
+  void HandleGetRowRevision(std::string body, rpc::ResponderPtr r);
+
+  const TabletdConfig& config_;
+  TabletRegistry* registry_;
+  RequestCounters* counters_;
+};
+
+}  // namespace kdi::tabletd
+
+#endif  // KDI_TABLETD_TABLE_SERVICE_H_

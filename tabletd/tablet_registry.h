@@ -1,0 +1,138 @@
+// TabletRegistry: the tablets this tabletd serves, and every change to that set
+// (load, unload, split, commit of a split, detach for migration, drop on
+// session expiry).
+//
+// Fencing rules kept here (doc/tabletd.md "Fencing"):
+//   - A tablet enters the registry only after its lock /kdi/tablets/T/ID is
+//     held (exclusive, contents = our address) and its storage is open, and
+//     only if the lock-service session that took the lock is still current.
+//   - A tablet leaves the registry before it is closed, and its lock is
+//     released only after the storage is synced and closed, so at no moment do
+//     two servers write one tablet directory.
+//   - On session expiry DropAll() closes every tablet without touching locks
+//     (they died with the session).
+//
+// Requests use a tablet through Acquire(), which returns a TabletUse holding a
+// shared lock on the tablet's op_mu; closing takes op_mu exclusively and so
+// waits for requests in flight. Acquire answers:
+//   ServiceUnavailable  session in jeopardy / re-registering; or a write to a
+//                       tablet frozen by a split the master has not committed
+//   NotServing          the tablet is not (or no longer) served here
+//
+// Threading: thread-safe. mu_ guards the map and is never held across storage
+// or lock-service calls. Every method may block on disk or on lockd: call from
+// worker threads, never from the RPC I/O thread.
+#ifndef KDI_TABLETD_TABLET_REGISTRY_H_
+#define KDI_TABLETD_TABLET_REGISTRY_H_
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "kdi/lock_client.h"
+#include "kdi/status.h"
+#include "lib/client/admin_protocol.h"
+#include "lib/storage/tablet.h"
+#include "tabletd/fencing.h"
+#include "tabletd/tabletd_config.h"
+
+namespace kdi::tabletd {
+
+struct ServedTablet {
+  client::TabletDescriptor desc;
+  std::string abs_dir;
+  int64_t loaded_at_us = 0;
+
+  std::shared_mutex op_mu;  // shared: a request using tablet; exclusive: closing
+  std::unique_ptr<storage::Tablet> tablet;  // guarded by op_mu (reset when closed)
+  std::unique_ptr<lock::LockHandle> lock;   // /kdi/tablets/T/ID; guarded by op_mu
+  bool closed = false;                      // guarded by op_mu
+
+  std::atomic<bool> frozen{false};     // split done, commit pending
+  std::atomic<bool> splitting{false};  // a split is running
+  std::atomic<uint64_t> applies{0};
+  std::atomic<uint64_t> scans{0};
+  std::atomic<uint64_t> cells_written{0};
+  std::atomic<uint64_t> size_bytes{0};  // last measured
+};
+
+// A request's hold on a tablet. Movable; releases on destruction.
+class TabletUse {
+ public:
+  TabletUse() = default;
+  storage::Tablet* tablet() const { return served_->tablet.get(); }
+  ServedTablet* served() const { return served_.get(); }
+
+ private:
+  friend class TabletRegistry;
+  std::shared_ptr<ServedTablet> served_;
+  std::shared_lock<std::shared_mutex> hold_;
+};
+
+class TabletRegistry {
+ public:
+  TabletRegistry(const TabletdConfig& config, Fencing* fencing);
+  ~TabletRegistry();
+
+  Status Acquire(const client::TabletRef& ref, bool for_write, TabletUse* use);
+
+  // Locks, opens (or creates) and registers a tablet. Loading a tablet that is
+  // already served with the same descriptor is OK (idempotent).
+  Status Load(const client::LoadTabletRequest& req, client::TabletStatusInfo* out);
+  // Syncs, closes and unlocks (and with destroy removes the directory). OK if
+  // the tablet is not served here.
+  Status Unload(const client::TabletRef& ref, bool destroy);
+  // Splits a serving tablet (ids and dirs filled in when empty); the parent is
+  // frozen until CommitSplit.
+  Status Split(const client::SplitTabletRequest& req, client::SplitInfo* out);
+  // Loads both children, then unloads and destroys the parent. Idempotent.
+  Status CommitSplit(const client::TabletRef& parent, client::SplitInfo* out);
+  // For migration: takes the tablet out of service (unregistered, synced,
+  // closed, unlocked) and returns what reloading it needs.
+  Status Detach(const client::TabletRef& ref, client::LoadTabletRequest* reload);
+
+  Status GetStatus(const client::TabletRef& ref, client::TabletStatusInfo* out);
+  void Snapshot(std::vector<client::TabletStatusInfo>* tablets,
+                std::vector<client::SplitInfo>* pending);
+  // Serving (not frozen) tablets, for the split monitor.
+  std::vector<client::TabletRef> ListServing();
+  size_t size() const;
+
+  // Session expired: closes every tablet; their locks died with the session.
+  void DropAll();
+  // Shutdown: unloads every tablet cleanly (sync, close, unlock).
+  void UnloadAll();
+
+  TabletRegistry(const TabletRegistry&) = delete;
+  TabletRegistry& operator=(const TabletRegistry&) = delete;
+
+ private:
+  std::shared_ptr<ServedTablet> Find(const client::TabletRef& ref) const;
+  Status CheckDir(const std::string& dir) const;
+  Status OpenStorage(const client::LoadTabletRequest& req, const std::string& abs_dir,
+                     std::unique_ptr<storage::Tablet>* out);
+  // Closes a tablet already removed from the map; unlock: release its lock.
+  Status CloseServed(ServedTablet* t, bool sync, bool destroy, bool unlock);
+  void FillStatus(const ServedTablet& t, client::TabletStatusInfo* out) const;
+  std::string NewTabletId() const;
+
+  const TabletdConfig config_;
+  Fencing* const fencing_;
+
+  mutable std::mutex mu_;
+  std::map<client::TabletRef, std::shared_ptr<ServedTablet>> tablets_;  // guarded by mu_
+  std::set<client::TabletRef> loading_;                                  // guarded by mu_
+  std::map<client::TabletRef, client::SplitInfo> pending_splits_;        // guarded by mu_
+  std::map<client::TabletRef, client::SplitInfo> committed_splits_;      // guarded by mu_
+};
+
+}  // namespace kdi::tabletd
+
+#endif  // KDI_TABLETD_TABLET_REGISTRY_H_

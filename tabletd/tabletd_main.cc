@@ -1,0 +1,95 @@
+// The tabletd program: options, then a TabletServer under the daemon runner.
+#include "tabletd/tabletd_main.h"
+
+#include <memory>
+
+#include "lib/util/daemon.h"
+#include "tabletd/tablet_server.h"
+#include "tabletd/tabletd_config.h"
+
+namespace kdi::tabletd {
+
+int TabletdMain(int argc, char** argv) {
+  DaemonRunner runner("tabletd",
+                      "KDI tablet server: serves tablets stored in Berkeley DB over the "
+                      "mutual-TLS table interface, fenced by its lock in the lock service.");
+  Options* o = runner.options();
+  o->AddString("tabletd_listen_address", "127.0.0.1:7402", "address to listen on")
+      .Alias("listen")
+      .ValueName("HOST:PORT");
+  o->AddString("tabletd_advertise_address", "",
+               "address registered in the lock service and told to the master "
+               "(default: the listen address)")
+      .Alias("advertise")
+      .ValueName("HOST:PORT");
+  o->AddPath("tabletd_data_dir", "/var/lib/kdi/tabletd",
+             "data root; tablets live in DIR/tables/TABLE/TABLET-ID")
+      .Alias("data")
+      .ValueName("DIR");
+  o->AddBool("tabletd_shared_data", false,
+             "the data root is shared with other tablet servers (tablets move without "
+             "copying)")
+      .Alias("shared-data");
+  o->AddString("lockd_address", "", "HOST:PORT of the cluster's lock service (lockd)")
+      .Global()
+      .Alias("lockd")
+      .ValueName("HOST:PORT");
+  o->AddPath("tls_ca_file", "", "PEM file of the cluster CA certificate")
+      .Global()
+      .Alias("tls-ca")
+      .ValueName("FILE");
+  o->AddPath("tls_cert_file", "", "PEM certificate tabletd presents (role server)")
+      .Global()
+      .Alias("tls-cert")
+      .ValueName("FILE");
+  o->AddPath("tls_key_file", "", "PEM private key of tls_cert_file")
+      .Global()
+      .Alias("tls-key")
+      .ValueName("FILE");
+  o->AddInt("tabletd_cache_mb", 256, 1, 1 << 20,
+            "server-wide Berkeley DB cache budget in MiB, shared among the tablets")
+      .Alias("cache-mb");
+  o->AddInt("tabletd_split_size_mb", 256, 1, 1 << 24,
+            "a tablet larger than this on disk is split near its median row")
+      .Alias("split-size-mb");
+  o->AddSize("tabletd_max_value_bytes", 64 << 20, 1, 1ll << 31,
+             "largest value a mutation may carry")
+      .Alias("max-value-bytes");
+  o->AddInt("tabletd_worker_threads", 8, 1, 256,
+            "RPC worker threads (disk work: applies, syncs, scans)");
+  o->AddDurationMs("tabletd_keepalive_interval_ms", 1000, 50, 60000,
+                   "interval of the status reports to the master");
+  o->AddDurationMs("tabletd_split_check_interval_ms", 5000, 50, 3600000,
+                   "interval of the tablet size checks for automatic splits");
+  o->AddDurationMs("tabletd_register_timeout_ms", 30000, 0, 3600000,
+                   "how long start-up waits for the server lock /kdi/servers/HOST:PORT");
+
+  std::unique_ptr<TabletServer> server;
+  return runner.Run(
+      argc, argv,
+      [&](const Options& opts) {
+        TabletdConfig c;
+        c.listen_address = opts.GetString("tabletd_listen_address");
+        c.advertise_address = opts.GetString("tabletd_advertise_address");
+        c.data_root = opts.GetString("tabletd_data_dir");
+        c.shared_data = opts.GetBool("tabletd_shared_data");
+        c.lockd_address = opts.GetString("lockd_address");
+        c.tls_ca_file = opts.GetString("tls_ca_file");
+        c.tls_cert_file = opts.GetString("tls_cert_file");
+        c.tls_key_file = opts.GetString("tls_key_file");
+        c.cache_bytes = static_cast<uint64_t>(opts.GetInt("tabletd_cache_mb")) << 20;
+        c.split_size_bytes = static_cast<uint64_t>(opts.GetInt("tabletd_split_size_mb")) << 20;
+        c.max_value_bytes = static_cast<uint64_t>(opts.GetSize("tabletd_max_value_bytes"));
+        c.worker_threads = static_cast<int>(opts.GetInt("tabletd_worker_threads"));
+        c.keepalive_interval_ms = opts.GetDurationMs("tabletd_keepalive_interval_ms");
+        c.split_check_interval_ms = opts.GetDurationMs("tabletd_split_check_interval_ms");
+        c.register_timeout_ms = opts.GetDurationMs("tabletd_register_timeout_ms");
+        return TabletServer::Start(c, &server);
+      },
+      [&] {
+        if (server) server->Stop();
+        server.reset();
+      });
+}
+
+}  // namespace kdi::tabletd
