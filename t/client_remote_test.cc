@@ -1,0 +1,426 @@
+// Tests of the kdi:// client's logic against an in-process fake cluster
+// (t/client_remote_fake.h): location cache, META lookup, buffered and batched
+// writes, transparent retries after moves, splits and dead servers, and scans
+// that continue across tablets without repeating or skipping cells.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "lib/client/location_cache.h"
+#include "lib/client/remote_options.h"
+#include "lib/client/remote_scanner.h"
+#include "lib/client/remote_table.h"
+#include "t/client_remote_fake.h"
+#include "t/test_util.h"
+
+namespace kdi::client {
+namespace {
+
+using test::FakeCluster;
+
+Schema WordSchema() {
+  Schema s;
+  FamilyOptions f;
+  f.name = "w";
+  EXPECT_OK(s.AddFamily(f));
+  return s;
+}
+
+RemoteTableOptions TestOptions() {
+  RemoteTableOptions o;
+  o.table = "t";
+  o.lockd_address = "fake:1";
+  o.op_timeout_ms = 5000;
+  o.rpc_timeout_ms = 1000;
+  o.flush_interval_ms = 0;  // deterministic: flush on size/Sync only
+  o.write_buffer_bytes = 1 << 20;
+  o.initial_backoff_ms = 1;
+  o.max_backoff_ms = 20;
+  return o;
+}
+
+// Three tablets: [,"g") on s1, ["g","p") on s2, ["p",) on s1.
+std::shared_ptr<FakeCluster> ThreeTablets() {
+  auto c = std::make_shared<FakeCluster>();
+  c->CreateTable("t", WordSchema(),
+                 {{"a", "", "g", "s1"}, {"b", "g", "p", "s2"}, {"c", "p", "", "s1"}});
+  return c;
+}
+
+std::string RowName(int i) {
+  char buf[16];
+  snprintf(buf, sizeof(buf), "%c%03d", 'a' + (i % 26), i);
+  return buf;
+}
+
+std::vector<Cell> ScanAll(Table* t, const std::string& pred = "") {
+  std::unique_ptr<CellStream> s;
+  EXPECT_OK(t->Scan(pred, &s));
+  std::vector<Cell> out;
+  for (Cell c; s->Next(&c);) out.push_back(c);
+  EXPECT_OK(s->status());
+  return out;
+}
+
+TEST(LocationCacheTest, FindInsertOverlapInvalidate) {
+  LocationCache cache;
+  TabletLocation loc;
+  EXPECT_FALSE(cache.Find("t", "a", &loc));
+  cache.Insert({"t", "1", "", "g", "s1"});
+  cache.Insert({"t", "2", "g", "", "s2"});
+  ASSERT_TRUE(cache.Find("t", "a", &loc));
+  EXPECT_EQ(loc.tablet_id, "1");
+  ASSERT_TRUE(cache.Find("t", "g", &loc));
+  EXPECT_EQ(loc.tablet_id, "2");
+  ASSERT_TRUE(cache.Find("t", "", &loc));
+  EXPECT_EQ(loc.tablet_id, "1");
+  ASSERT_TRUE(cache.Find("t", "zzz", &loc));
+  EXPECT_EQ(loc.tablet_id, "2");
+  EXPECT_FALSE(cache.Find("u", "a", &loc));
+  // A split of tablet 2 replaces it.
+  cache.Insert({"t", "3", "g", "m", "s2"});
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_FALSE(cache.Find("t", "x", &loc));
+  ASSERT_TRUE(cache.Find("t", "h", &loc));
+  EXPECT_EQ(loc.tablet_id, "3");
+  // Invalidate only drops an entry that still says the same.
+  cache.Invalidate({"t", "3", "g", "m", "other"});
+  EXPECT_TRUE(cache.Find("t", "h", &loc));
+  cache.Invalidate(loc);
+  EXPECT_FALSE(cache.Find("t", "h", &loc));
+  cache.Insert({"t", "4", "m", "", "s2"});
+  cache.InvalidateServer("s1");
+  EXPECT_FALSE(cache.Find("t", "a", &loc));
+  EXPECT_TRUE(cache.Find("t", "z", &loc));
+  // A merged tablet replaces several.
+  cache.Insert({"t", "5", "", "", "s3"});
+  EXPECT_EQ(cache.size(), 1u);
+}
+
+TEST(RemoteOptionsTest, ParsesUri) {
+  RemoteTableOptions o;
+  ASSERT_OK(ParseRemoteUri("kdi://127.0.0.1:7500/web%2Epages?timeout_ms=500&write_buffer_bytes=10"
+                           "&tls_ca_file=/a&tls_cert_file=/b&tls_key_file=/c",
+                           &o));
+  EXPECT_EQ(o.lockd_address, "127.0.0.1:7500");
+  EXPECT_EQ(o.table, "web.pages");
+  EXPECT_EQ(o.op_timeout_ms, 500);
+  EXPECT_EQ(o.write_buffer_bytes, 10u);
+  EXPECT_EQ(o.tls_key_file, "/c");
+  ASSERT_OK(ParseRemoteUri("kdi://lockhost/t?tls_ca_file=/a&tls_cert_file=/b&tls_key_file=/c", &o));
+  EXPECT_EQ(o.lockd_address, "lockhost:7400");
+  EXPECT_TRUE(ParseRemoteUri("kdi://host", &o).IsInvalidArgument());
+  EXPECT_TRUE(ParseRemoteUri("kdi:///t", &o).IsInvalidArgument());
+  EXPECT_TRUE(ParseRemoteUri("kdi://h:99999/t", &o).IsInvalidArgument());
+  EXPECT_TRUE(ParseRemoteUri("kdi://h/t?bogus=1", &o).IsInvalidArgument());
+  EXPECT_TRUE(ParseRemoteUri("kdi://h/t?timeout_ms=x", &o).IsInvalidArgument());
+  EXPECT_TRUE(ParseRemoteUri("local:/x", &o).IsInvalidArgument());
+}
+
+TEST(RemoteOptionsTest, CredentialsFromConfig) {
+  test::TempDir dir;
+  std::string conf = dir.Join("kdi.conf");
+  FILE* f = fopen(conf.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  fputs("[global]\ntls_ca_file = ca.crt\ntls_cert_file = /abs/me.crt\ntls_key_file = me.key\n", f);
+  fclose(f);
+  RemoteTableOptions o;
+  ASSERT_OK(ParseRemoteUri("kdi://h/t?conf=" + conf, &o));
+  EXPECT_EQ(o.tls_ca_file, dir.Join("ca.crt"));
+  EXPECT_EQ(o.tls_cert_file, "/abs/me.crt");
+  EXPECT_EQ(o.tls_key_file, dir.Join("me.key"));
+  EXPECT_FALSE(ParseRemoteUri("kdi://h/t?conf=" + dir.Join("missing.conf"), &o).ok());
+}
+
+TEST(RemoteScannerTest, FirstRowAtOrAfter) {
+  StringIntervalSet s = StringIntervalSet::Range("b", "d");
+  s.Add(StringInterval{"m", "", true});
+  std::string r;
+  ASSERT_TRUE(FirstRowAtOrAfter(s, "", &r));
+  EXPECT_EQ(r, "b");
+  ASSERT_TRUE(FirstRowAtOrAfter(s, "c", &r));
+  EXPECT_EQ(r, "c");
+  ASSERT_TRUE(FirstRowAtOrAfter(s, "d", &r));
+  EXPECT_EQ(r, "m");
+  ASSERT_TRUE(FirstRowAtOrAfter(s, "z", &r));
+  EXPECT_EQ(r, "z");
+  EXPECT_FALSE(FirstRowAtOrAfter(StringIntervalSet::Range("b", "d"), "e", &r));
+}
+
+TEST(RemoteTableTest, OpenMissingTableIsNotFound) {
+  auto c = ThreeTablets();
+  std::unique_ptr<RemoteTable> t;
+  RemoteTableOptions o = TestOptions();
+  o.table = "nope";
+  Status s = RemoteTable::OpenWithBackend(c, o, &t);
+  EXPECT_TRUE(s.IsNotFound()) << s.ToString();
+}
+
+TEST(RemoteTableTest, BuffersUntilSyncThenBatchesPerTablet) {
+  auto c = ThreeTablets();
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, TestOptions(), &t));
+  for (int i = 0; i < 100; i++) ASSERT_OK(t->Set(RowName(i), "w:x", 1, "v" + std::to_string(i)));
+  EXPECT_EQ(c->total_calls("apply"), 0) << "mutations must be buffered";
+  ASSERT_OK(t->Sync());
+  // One Apply per tablet; one META lookup fetched all three tablets.
+  EXPECT_EQ(c->total_calls("apply"), 3);
+  EXPECT_EQ(c->calls("s1", "apply"), 2);
+  EXPECT_EQ(c->calls("s2", "apply"), 1);
+  EXPECT_EQ(c->total_calls("meta"), 1);
+  EXPECT_EQ(c->synced("t", "a"), 1);
+  EXPECT_EQ(c->synced("t", "b"), 1);
+  EXPECT_EQ(c->synced("t", "c"), 1);
+  EXPECT_EQ(c->cells("t").size(), 100u);
+  RemoteStatsSnapshot st = t->stats();
+  EXPECT_EQ(st.retries, 0u);
+  EXPECT_EQ(st.rows_sent, 100u);
+  // Sync with nothing new written sends nothing.
+  ASSERT_OK(t->Sync());
+  EXPECT_EQ(c->total_calls("sync"), 3);
+}
+
+TEST(RemoteTableTest, FlushesBySizeAndCutsBatches) {
+  auto c = ThreeTablets();
+  RemoteTableOptions o = TestOptions();
+  o.write_buffer_bytes = 2000;
+  o.max_batch_bytes = 300;
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, o, &t));
+  std::string value(50, 'x');
+  for (int i = 0; i < 200; i++) ASSERT_OK(t->Set("a" + std::to_string(i), "w:x", 1, value));
+  EXPECT_GT(c->total_calls("apply"), 10) << "size trigger and batch cutting";
+  ASSERT_OK(t->Close());
+  EXPECT_EQ(c->cells("t").size(), 200u);
+}
+
+TEST(RemoteTableTest, FlushesByTime) {
+  auto c = ThreeTablets();
+  RemoteTableOptions o = TestOptions();
+  o.flush_interval_ms = 20;
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, o, &t));
+  ASSERT_OK(t->Set("k", "w:x", 1, "v"));
+  for (int i = 0; i < 200 && c->cells("t").empty(); i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(c->cells("t").size(), 1u);
+}
+
+TEST(RemoteTableTest, InvalidMutationsAreRefusedAtOnce) {
+  auto c = ThreeTablets();
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, TestOptions(), &t));
+  EXPECT_TRUE(t->Set("", "w:x", 1, "v").IsInvalidArgument());
+  EXPECT_TRUE(t->Set("r", "nofamily:x", 1, "v").IsInvalidArgument());
+  EXPECT_TRUE(t->Set(std::string(kMaxRowBytes + 1, 'r'), "w:x", 1, "v").IsInvalidArgument());
+  RowMutation good("r");
+  good.Set("w:x", 1, "v");
+  RowMutation bad("s");
+  bad.Set("zz:x", 1, "v");
+  EXPECT_TRUE(t->ApplyBatch({good, bad}).IsInvalidArgument());
+  ASSERT_OK(t->Sync());
+  EXPECT_TRUE(c->cells("t").empty()) << "nothing of a refused batch is applied";
+}
+
+TEST(RemoteTableTest, TabletMoveIsInvisibleToTheApplication) {
+  auto c = ThreeTablets();
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, TestOptions(), &t));
+  ASSERT_OK(t->Set("b1", "w:x", 1, "v1"));
+  ASSERT_OK(t->Sync());  // the cache now knows tablet a on s1
+  c->MoveTablet("t", "a", "s3");
+  ASSERT_OK(t->Set("b2", "w:x", 1, "v2"));
+  ASSERT_OK(t->Sync());
+  EXPECT_EQ(c->calls("s3", "apply"), 1);
+  EXPECT_EQ(c->cells("t").size(), 2u);
+  RemoteStatsSnapshot st = t->stats();
+  EXPECT_GE(st.retries, 1u);
+  EXPECT_GE(st.cache_invalidations, 1u);
+  EXPECT_EQ(st.meta_lookups, 2u);
+  // Reads follow the move too.
+  EXPECT_EQ(ScanAll(t.get(), "row ~= \"b\"").size(), 2u);
+}
+
+TEST(RemoteTableTest, SplitIsInvisibleToTheApplication) {
+  auto c = ThreeTablets();
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, TestOptions(), &t));
+  ASSERT_OK(t->Set("h", "w:x", 1, "v"));
+  ASSERT_OK(t->Sync());
+  c->SplitTablet("t", "b", "k", "b1", "b2");
+  for (std::string row : {"h2", "k", "m", "o"}) ASSERT_OK(t->Set(row, "w:x", 1, "v"));
+  ASSERT_OK(t->Sync());
+  EXPECT_EQ(c->cells("t").size(), 5u);
+  EXPECT_GE(t->stats().retries, 1u);
+  EXPECT_GE(c->synced("t", "b1"), 1);
+  EXPECT_GE(c->synced("t", "b2"), 1);
+  std::vector<Cell> all = ScanAll(t.get());
+  ASSERT_EQ(all.size(), 5u);
+  EXPECT_EQ(all[0].row, "h");
+  EXPECT_EQ(all[4].row, "o");
+}
+
+TEST(RemoteTableTest, DeadServerTimesOutWithClearError) {
+  auto c = ThreeTablets();
+  RemoteTableOptions o = TestOptions();
+  o.op_timeout_ms = 200;
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, o, &t));
+  c->SetServerDown("s2", true);
+  ASSERT_OK(t->Set("h", "w:x", 1, "v"));
+  auto start = std::chrono::steady_clock::now();
+  Status s = t->Sync();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - start)
+                .count();
+  EXPECT_TRUE(s.IsTimedOut()) << s.ToString();
+  EXPECT_NE(s.message().find("s2"), std::string::npos) << s.ToString();
+  EXPECT_LT(ms, 3000);
+  // When the server comes back (e.g. the tablet was reassigned), writes go on.
+  c->SetServerDown("s2", false);
+  ASSERT_OK(t->Set("h", "w:x", 2, "v2"));
+  ASSERT_OK(t->Sync());
+  EXPECT_EQ(c->cells("t").size(), 1u);
+}
+
+TEST(RemoteTableTest, ServerFailoverDuringWrites) {
+  auto c = ThreeTablets();
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, TestOptions(), &t));
+  ASSERT_OK(t->Set("a1", "w:x", 1, "v"));
+  ASSERT_OK(t->Sync());
+  // s1 dies; after a moment its tablets are reassigned to s3.
+  c->SetServerDown("s1", true);
+  std::thread reassign([c] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    c->MoveTablet("t", "a", "s3");
+    c->MoveTablet("t", "c", "s3");
+  });
+  for (int i = 0; i < 50; i++) ASSERT_OK(t->Set(RowName(i), "w:x", 1, "v"));
+  Status s = t->Sync();
+  reassign.join();
+  ASSERT_OK(s);
+  EXPECT_EQ(c->cells("t").size(), 51u);
+  EXPECT_GE(t->stats().retries, 1u);
+}
+
+TEST(RemoteTableTest, ScanContinuesAcrossSplitsMovesAndFailures) {
+  auto c = ThreeTablets();
+  RemoteTableOptions o = TestOptions();
+  o.scan_page_cells = 7;
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, o, &t));
+  std::vector<RowMutation> batch;
+  for (int i = 0; i < 300; i++) {
+    RowMutation m(RowName(i));
+    m.Set("w:a", 2, "x").Set("w:a", 1, "y").Set("w:b", 5, "z");
+    batch.push_back(m);
+  }
+  ASSERT_OK(t->ApplyBatch(batch));
+  ASSERT_OK(t->Sync());
+  std::vector<Cell> expected = c->cells("t");
+  ASSERT_EQ(expected.size(), 900u);
+
+  c->OnScanPage([c](int page) {
+    if (page == 5) c->SplitTablet("t", "a", "c", "a1", "a2");
+    if (page == 20) c->MoveTablet("t", "b", "s4");
+    if (page == 40) c->SetServerDown("s1", true);
+    if (page == 45) {
+      c->MoveTablet("t", "a1", "s5");
+      c->MoveTablet("t", "a2", "s5");
+      c->MoveTablet("t", "c", "s5");
+    }
+    if (page == 60) c->SplitTablet("t", "c", "t", "c1", "c2");
+  });
+  std::vector<Cell> got = ScanAll(t.get());
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < got.size(); i++) ASSERT_EQ(got[i], expected[i]) << i;
+  EXPECT_GE(t->stats().scan_restarts, 2u);
+
+  // A predicate restricted to a few rows reads only the tablets it needs.
+  c->OnScanPage(nullptr);
+  std::vector<Cell> some = ScanAll(t.get(), "row >= \"h\" and row < \"j\" and column = \"w:a\"");
+  size_t want = 0;
+  for (const Cell& e : expected) want += (e.row >= "h" && e.row < "j" && e.column == "w:a");
+  EXPECT_EQ(some.size(), want);
+  EXPECT_GT(want, 0u);
+}
+
+TEST(RemoteTableTest, ConditionalApplyAndRevisionsFollowMoves) {
+  auto c = ThreeTablets();
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, TestOptions(), &t));
+  RowMutation m("q1");
+  m.Set("w:x", 1, "v");
+  uint64_t rev = 0;
+  ASSERT_OK(t->ApplyIf({Condition::RowAbsent()}, m, &rev));
+  EXPECT_EQ(rev, 1u);
+  EXPECT_TRUE(t->ApplyIf({Condition::RowAbsent()}, m, &rev).IsConflict());
+  c->MoveTablet("t", "c", "s9");
+  uint64_t now = 0;
+  ASSERT_OK(t->GetRowRevision("q1", &now));
+  EXPECT_EQ(now, 1u);
+  c->MoveTablet("t", "c", "s8");
+  ASSERT_OK(t->ApplyIf({Condition::RowRevisionIs(1)}, m, &rev));
+  EXPECT_EQ(rev, 2u);
+  EXPECT_GE(t->stats().retries, 2u);
+}
+
+TEST(RemoteTableTest, ConcurrentWritersFromManyThreads) {
+  auto c = ThreeTablets();
+  RemoteTableOptions o = TestOptions();
+  o.write_buffer_bytes = 500;
+  o.flush_interval_ms = 5;
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, o, &t));
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 4; k++) {
+    threads.emplace_back([&t, k] {
+      for (int i = 0; i < 100; i++) {
+        EXPECT_OK(t->Set(RowName(i) + "-" + std::to_string(k), "w:x", i, "v"));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_OK(t->Sync());
+  EXPECT_EQ(c->cells("t").size(), 400u);
+}
+
+TEST(RemoteTableTest, OrderOfOneRowIsKeptAcrossRetries) {
+  auto c = ThreeTablets();
+  RemoteTableOptions o = TestOptions();
+  o.max_batch_bytes = 40;  // one row mutation per RPC
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, o, &t));
+  ASSERT_OK(t->Set("r", "w:x", 1, "warm"));
+  ASSERT_OK(t->Sync());
+  c->MoveTablet("t", "c", "s7");
+  for (int i = 0; i < 20; i++) {
+    ASSERT_OK(t->EraseRow("r"));
+    ASSERT_OK(t->Set("r", "w:x", 1, "v" + std::to_string(i)));
+  }
+  ASSERT_OK(t->Sync());
+  std::vector<Cell> cells = c->cells("t");
+  ASSERT_EQ(cells.size(), 1u);
+  EXPECT_EQ(cells[0].value, "v19");
+}
+
+TEST(RemoteTableTest, ClosedTableRefusesCalls) {
+  auto c = ThreeTablets();
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, TestOptions(), &t));
+  ASSERT_OK(t->Set("a", "w:x", 1, "v"));
+  ASSERT_OK(t->Close());
+  EXPECT_EQ(c->cells("t").size(), 1u) << "Close flushes";
+  EXPECT_FALSE(t->Set("a", "w:x", 2, "v").ok());
+  EXPECT_FALSE(t->Sync().ok());
+}
+
+}  // namespace
+}  // namespace kdi::client
