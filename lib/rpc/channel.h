@@ -12,7 +12,20 @@
 // connection breaks, every outstanding request completes with NetworkError (the
 // server may or may not have executed it) and the next call reconnects, after a
 // backoff if the previous attempt failed. Calls made while disconnected wait for
-// the reconnect within their own deadline.
+// the reconnect within their own deadline. A connection attempt that fails
+// (refused, TLS handshake refused, wrong server principal) fails the calls
+// waiting for it at once with that error, rather than letting them run into
+// their deadline; the next attempt waits for the backoff (initial, doubling up
+// to the maximum, reset by a successful handshake).
+//
+// TLS errors are reported on the client as PermissionDenied when a certificate
+// was refused by either side ("TLS handshake with 127.0.0.1:1234 failed:
+// certificate verify failed (unable to get local issuer certificate)") and as
+// NetworkError otherwise.
+//
+// Changes since the first draft of this header (rpc helper): ClientLoop's Impl
+// is shared (the loop thread keeps it alive while it unwinds, so the last
+// Channel may die on the loop thread); ChannelOptions::require_server_role.
 #ifndef KDI_LIB_RPC_CHANNEL_H_
 #define KDI_LIB_RPC_CHANNEL_H_
 
@@ -38,8 +51,11 @@ class ClientLoop {
   class Impl;
   Impl* impl() { return impl_.get(); }
 
+  ClientLoop(const ClientLoop&) = delete;
+  ClientLoop& operator=(const ClientLoop&) = delete;
+
  private:
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;
 };
 
 struct ChannelOptions {
@@ -54,6 +70,9 @@ struct ChannelOptions {
   bool compress_requests = true;          // deflate large request bodies
   // If not empty, the server's certificate principal must equal this.
   std::string expected_server_principal;
+  // The server's certificate must carry the role "server" (so that a client or
+  // admin certificate cannot impersonate a server).
+  bool require_server_role = true;
 };
 
 using CallCallback = std::function<void(Status status, std::string reply)>;
@@ -65,7 +84,9 @@ class Channel {
 
   // Blocking call. timeout_ms < 0 uses default_timeout_ms. On OK, *reply holds
   // the reply payload; otherwise the status is the remote handler's status, or
-  // TimedOut / NetworkError / ProtocolError from the transport.
+  // TimedOut / NetworkError / PermissionDenied / ProtocolError from the
+  // transport. REQUIRES: not called on the loop thread (it would deadlock; such
+  // a call returns InvalidArgument instead).
   Status Call(uint16_t type, std::string_view body, std::string* reply, int64_t timeout_ms = -1);
 
   // Non-blocking call; done runs exactly once on the loop thread.

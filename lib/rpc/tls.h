@@ -7,6 +7,17 @@
 //
 // A TlsContext is immutable after creation and may be shared by any number of
 // connections and threads.
+//
+// Verification: a server context requires a client certificate
+// (SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT); a client context verifies
+// the server's certificate against the CA. Host names are not checked: the
+// identity that matters is the principal, which Channel checks against
+// ChannelOptions::expected_server_principal and the server role.
+//
+// Changes since the first draft of this header (rpc helper):
+//  - CreateClient accepts an empty cert_file/key_file and then presents no
+//    certificate (every KDI server refuses it; used by tests and diagnostics).
+//  - OpenSslErrorString() drains OpenSSL's thread-local error queue into text.
 #ifndef KDI_LIB_RPC_TLS_H_
 #define KDI_LIB_RPC_TLS_H_
 
@@ -33,8 +44,8 @@ struct PeerIdentity {
 
 struct TlsOptions {
   std::string ca_file;    // PEM of the cluster CA
-  std::string cert_file;  // PEM certificate of this process
-  std::string key_file;   // PEM private key of this process
+  std::string cert_file;  // PEM certificate of this process (client: may be empty)
+  std::string key_file;   // PEM private key of this process (client: may be empty)
   bool allow_tls12 = false;
 };
 
@@ -49,7 +60,9 @@ class TlsContext {
   // The identity this context presents (from its own certificate).
   const PeerIdentity& self() const { return self_; }
 
-  // Reads the verified peer certificate of an established connection.
+  // Reads the verified peer certificate of an established connection
+  // (principal and role; the address is left as is). PermissionDenied if the
+  // peer presented no certificate or it did not verify.
   static Status PeerFromSsl(SSL* ssl, PeerIdentity* peer);
 
   TlsContext(const TlsContext&) = delete;
@@ -61,6 +74,10 @@ class TlsContext {
   bool server_;
   PeerIdentity self_;
 };
+
+// Drains this thread's OpenSSL error queue into "reason; reason" (empty if the
+// queue is empty).
+std::string OpenSslErrorString();
 
 }  // namespace kdi::rpc
 

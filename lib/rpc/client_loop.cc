@@ -1,0 +1,100 @@
+// See client_loop.h.
+#include "lib/rpc/client_loop.h"
+
+#include <event2/event.h>
+
+#include <cstdlib>
+
+#include "lib/rpc/event_util.h"
+
+namespace kdi::rpc {
+
+ClientLoop::Impl::Impl() {
+  InitRpcProcess();
+  base_ = event_base_new();
+  if (base_ == nullptr) abort();  // only fails when out of memory or descriptors
+  wakeup_ = event_new(base_, -1, 0, &Impl::WakeupCb, this);
+  stop_ = event_new(base_, -1, 0, &Impl::StopCb, this);
+}
+
+ClientLoop::Impl::~Impl() {
+  event_free(wakeup_);
+  event_free(stop_);
+  event_base_free(base_);
+}
+
+void ClientLoop::Impl::Start(std::shared_ptr<Impl> self) {
+  // Nothing runs on the loop before a Channel posts to it, which happens after
+  // thread_id_ is set below.
+  thread_ = std::thread([self] {
+    event_base_loop(self->base_, EVLOOP_NO_EXIT_ON_EMPTY);
+    // Let the deferred finalizers of freed bufferevents run (they close the
+    // sockets) before the base goes.
+    for (int i = 0; i < 4; i++) event_base_loop(self->base_, EVLOOP_NONBLOCK);
+  });
+  thread_id_ = thread_.get_id();
+}
+
+void ClientLoop::Impl::Stop() {
+  std::vector<std::function<void()>> dropped;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    dropped.swap(tasks_);
+    event_active(stop_, EV_READ, 0);
+  }
+  dropped.clear();
+  if (InLoopThread()) {
+    thread_.detach();
+  } else if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+void ClientLoop::Impl::Post(std::function<void()> fn) {
+  std::unique_lock<std::mutex> l(mu_);
+  if (stopped_) {
+    l.unlock();
+    return;
+  }
+  bool wake = tasks_.empty();
+  tasks_.push_back(std::move(fn));
+  if (wake) event_active(wakeup_, EV_READ, 0);
+}
+
+void ClientLoop::Impl::WakeupCb(int, short, void* arg) {
+  Impl* self = static_cast<Impl*>(arg);
+  {
+    std::lock_guard<std::mutex> l(self->mu_);
+    self->batch_.swap(self->tasks_);
+  }
+  for (auto& fn : self->batch_) {
+    fn();
+    fn = nullptr;
+  }
+  self->batch_.clear();
+}
+
+void ClientLoop::Impl::StopCb(int, short, void* arg) {
+  event_base_loopbreak(static_cast<Impl*>(arg)->base_);
+}
+
+ClientLoop::ClientLoop() : impl_(std::make_shared<Impl>()) { impl_->Start(impl_); }
+
+ClientLoop::~ClientLoop() { impl_->Stop(); }
+
+std::shared_ptr<ClientLoop> ClientLoop::Shared() {
+  // Leaked on purpose: no destructor ordering problems at exit.
+  static std::mutex* mu = new std::mutex;
+  static std::weak_ptr<ClientLoop>* shared = new std::weak_ptr<ClientLoop>;
+  std::lock_guard<std::mutex> l(*mu);
+  std::shared_ptr<ClientLoop> loop = shared->lock();
+  if (!loop) {
+    loop = std::make_shared<ClientLoop>();
+    *shared = loop;
+  }
+  return loop;
+}
+
+}  // namespace kdi::rpc

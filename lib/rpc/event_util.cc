@@ -1,0 +1,161 @@
+// See event_util.h.
+#include "lib/rpc/event_util.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/thread.h>
+#include <event2/util.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+namespace kdi::rpc {
+
+void InitRpcProcess() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    evthread_use_pthreads();
+    struct sigaction old;
+    if (sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) {
+      signal(SIGPIPE, SIG_IGN);
+    }
+  });
+}
+
+Status ParseHostPort(const std::string& address, sockaddr_storage* out, socklen_t* len) {
+  int n = sizeof(*out);
+  memset(out, 0, sizeof(*out));
+  if (evutil_parse_sockaddr_port(address.c_str(), reinterpret_cast<sockaddr*>(out), &n) == 0) {
+    const sockaddr* sa = reinterpret_cast<const sockaddr*>(out);
+    bool has_port = sa->sa_family == AF_INET
+                        ? reinterpret_cast<const sockaddr_in*>(sa)->sin_port != 0
+                        : reinterpret_cast<const sockaddr_in6*>(sa)->sin6_port != 0;
+    if (!has_port && address.find(':') == std::string::npos) {
+      return Status::InvalidArgument("address '" + address + "' has no port (want HOST:PORT)");
+    }
+    *len = static_cast<socklen_t>(n);
+    return Status::OK();
+  }
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) {
+    return Status::InvalidArgument("bad address '" + address + "' (want HOST:PORT)");
+  }
+  std::string host = address.substr(0, colon);
+  std::string port = address.substr(colon + 1);
+  for (char c : port) {
+    if (c < '0' || c > '9') return Status::InvalidArgument("bad port in address '" + address + "'");
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &res);
+  if (rc != 0 || res == nullptr) {
+    return Status::NetworkError("cannot resolve '" + host + "': " + gai_strerror(rc));
+  }
+  memcpy(out, res->ai_addr, res->ai_addrlen);
+  *len = res->ai_addrlen;
+  freeaddrinfo(res);
+  return Status::OK();
+}
+
+std::string SockaddrToString(const sockaddr* sa) {
+  char buf[INET6_ADDRSTRLEN] = "?";
+  if (sa->sa_family == AF_INET) {
+    auto* in = reinterpret_cast<const sockaddr_in*>(sa);
+    inet_ntop(AF_INET, &in->sin_addr, buf, sizeof(buf));
+    return std::string(buf) + ":" + std::to_string(ntohs(in->sin_port));
+  }
+  if (sa->sa_family == AF_INET6) {
+    auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
+    inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof(buf));
+    return "[" + std::string(buf) + "]:" + std::to_string(ntohs(in6->sin6_port));
+  }
+  return "?";
+}
+
+std::string BevErrorText(bufferevent* bev, short what, bool* tls_error) {
+  int sock_err = EVUTIL_SOCKET_ERROR();
+  std::string out;
+  bool verify_failed = false;
+  unsigned long e;
+  auto add = [&](unsigned long err) {
+    if (err < 256) {
+      // libevent also queues the SSL_get_error() code itself; only a syscall
+      // error says something (errno).
+      if (err == SSL_ERROR_SYSCALL && sock_err != 0) {
+        std::string text = evutil_socket_error_to_string(sock_err);
+        if (out.find(text) == std::string::npos) out += (out.empty() ? "" : "; ") + text;
+      }
+      return;
+    }
+    const char* reason = ERR_reason_error_string(err);
+    char buf[256];
+    if (reason == nullptr) {
+      ERR_error_string_n(err, buf, sizeof(buf));
+      reason = buf;
+    }
+    if (ERR_GET_REASON(err) == SSL_R_CERTIFICATE_VERIFY_FAILED) verify_failed = true;
+    if (out.find(reason) != std::string::npos) return;
+    if (!out.empty()) out += "; ";
+    out += reason;
+  };
+  while ((e = bufferevent_get_openssl_error(bev)) != 0) add(e);
+  while ((e = ERR_get_error()) != 0) add(e);
+  SSL* ssl = bufferevent_openssl_get_ssl(bev);
+  if (ssl != nullptr && verify_failed) {
+    long v = SSL_get_verify_result(ssl);
+    if (v != X509_V_OK) out += std::string(" (") + X509_verify_cert_error_string(v) + ")";
+  }
+  if (tls_error != nullptr) *tls_error = !out.empty();
+  if (out.empty()) {
+    if (what & BEV_EVENT_EOF) {
+      out = "connection closed by peer";
+    } else if (what & BEV_EVENT_TIMEOUT) {
+      out = "timed out";
+    } else if (sock_err != 0) {
+      out = evutil_socket_error_to_string(sock_err);
+    } else {
+      out = "connection closed by peer";
+    }
+  }
+  return out;
+}
+
+bool IsCertificateRefusal(const std::string& text) {
+  if (text.find("certificate verify failed") != std::string::npos) return true;
+  if (text.find("alert") == std::string::npos) return false;
+  return text.find("certificate") != std::string::npos ||
+         text.find("unknown ca") != std::string::npos ||
+         text.find("access denied") != std::string::npos;
+}
+
+void AddFrame(evbuffer* out, std::string&& frame) {
+  constexpr size_t kByReference = 64 * 1024;
+  if (frame.size() < kByReference) {
+    evbuffer_add(out, frame.data(), frame.size());
+    return;
+  }
+  auto* owned = new std::string(std::move(frame));
+  evbuffer_add_reference(
+      out, owned->data(), owned->size(),
+      [](const void*, size_t, void* arg) { delete static_cast<std::string*>(arg); }, owned);
+}
+
+void SetNoDelay(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+}  // namespace kdi::rpc

@@ -1,0 +1,50 @@
+// Small helpers shared by the RPC server and client around libevent and
+// sockets: one-time process setup, address parsing and formatting, and the text
+// of a bufferevent_openssl error.
+//
+// Thread-safe; BevErrorText must run on the thread that owns the bufferevent.
+#ifndef KDI_LIB_RPC_EVENT_UTIL_H_
+#define KDI_LIB_RPC_EVENT_UTIL_H_
+
+#include <sys/socket.h>
+
+#include <string>
+
+#include "kdi/status.h"
+
+struct bufferevent;
+struct evbuffer;
+
+namespace kdi::rpc {
+
+// Once per process: evthread_use_pthreads() (so event_active may be called from
+// any thread) and SIGPIPE ignored if it still has the default action (OpenSSL
+// writes to sockets with write(2); a dead peer must be an error, not a signal).
+void InitRpcProcess();
+
+// "host:port" (IPv4, [IPv6] or a name resolved with getaddrinfo, which may
+// block) -> socket address.
+Status ParseHostPort(const std::string& address, sockaddr_storage* out, socklen_t* len);
+
+// "127.0.0.1:1234" / "[::1]:1234".
+std::string SockaddrToString(const sockaddr* sa);
+
+// Text of the failure that made a bufferevent report BEV_EVENT_ERROR/EOF:
+// OpenSSL's reasons (drained from the bufferevent), the peer's TLS alert, or the
+// socket error. *tls_error (if given) says whether OpenSSL reported anything.
+std::string BevErrorText(bufferevent* bev, short what, bool* tls_error = nullptr);
+
+// True if an error text is a TLS alert or local verification failure about a
+// certificate (the peer refused ours, or we refused theirs).
+bool IsCertificateRefusal(const std::string& text);
+
+// Moves a complete frame into an output buffer: large frames are handed over
+// by reference (no copy; the string is freed when written), small ones copied.
+void AddFrame(evbuffer* out, std::string&& frame);
+
+// Sets TCP_NODELAY (request/response traffic must not wait for Nagle).
+void SetNoDelay(int fd);
+
+}  // namespace kdi::rpc
+
+#endif  // KDI_LIB_RPC_EVENT_UTIL_H_

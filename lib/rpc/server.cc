@@ -1,0 +1,609 @@
+// RPC server; see server.h for the contract and doc/rpc.md for the threading
+// model, the connection state machine and the lock order.
+//
+// Everything named Conn, and the maps in Server::Impl marked "I/O thread", is
+// touched only by the I/O thread. Workers and other threads reach the I/O
+// thread only through ReplyQueue (replies) and WorkerPool (the other way).
+#include "lib/rpc/server.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+
+#include <atomic>
+#include <cerrno>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "lib/rpc/event_util.h"
+#include "lib/rpc/message_types.h"
+#include "lib/rpc/worker_pool.h"
+#include "lib/util/log.h"
+
+namespace kdi::rpc {
+
+namespace {
+
+// Stop reading a connection's requests while this many are being handled...
+constexpr int kMaxInflightPerConnection = 4096;
+// ...or while this many reply bytes wait to be written to it.
+constexpr size_t kMaxOutputBacklog = 64u << 20;
+// After a protocol error, how long the error frame may take to drain.
+constexpr int kCloseGraceMs = 1000;
+// Reply bodies smaller than this are never compressed.
+constexpr size_t kMinCompressBytes = 512;
+
+// A complete reply frame: header then status then payload, with the payload
+// copied exactly once.
+std::string BuildReplyFrame(uint16_t type, uint32_t request_id, const Status& status,
+                            std::string_view payload, bool compress) {
+  FrameHeader h;
+  h.flags = kFlagReply;
+  h.type = type;
+  h.request_id = request_id;
+  std::string out;
+  if (compress && payload.size() >= kMinCompressBytes) {
+    std::string body;
+    EncodeReplyBody(status, payload, &body);
+    AppendFrame(h, body, &out, true);
+    return out;
+  }
+  out.reserve(kFrameHeaderSize + 16 + status.message().size() + payload.size());
+  out.resize(kFrameHeaderSize);
+  EncodeReplyBody(status, payload, &out);
+  h.body_length = static_cast<uint32_t>(out.size() - kFrameHeaderSize);
+  EncodeFrameHeader(h, out.data());
+  return out;
+}
+
+// Replies on their way from any thread to the I/O thread. Shared with every
+// Responder, so it outlives the Server when a handler keeps a Responder.
+class ReplyQueue {
+ public:
+  struct Item {
+    uint64_t conn_id;
+    std::string frame;
+  };
+
+  explicit ReplyQueue(event* wakeup) : wakeup_(wakeup) {}
+
+  // Any thread. Dropped after Close().
+  void Push(uint64_t conn_id, std::string frame) {
+    std::unique_lock<std::mutex> l(mu_);
+    if (closed_) {
+      l.unlock();
+      return;
+    }
+    bool wake = items_.empty();  // otherwise a wakeup is already pending
+    items_.push_back(Item{conn_id, std::move(frame)});
+    // Under mu_ so that Close() cannot free the event in between.
+    // Lock order: ReplyQueue::mu_ before the event base's lock.
+    if (wake) event_active(wakeup_, EV_READ, 0);
+  }
+
+  // I/O thread.
+  void Take(std::vector<Item>* out) {
+    std::lock_guard<std::mutex> l(mu_);
+    out->swap(items_);
+  }
+
+  // After Close() no thread touches the wakeup event.
+  void Close() {
+    std::vector<Item> dropped;
+    std::lock_guard<std::mutex> l(mu_);
+    closed_ = true;
+    dropped.swap(items_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<Item> items_;  // guarded by mu_
+  bool closed_ = false;      // guarded by mu_
+  event* wakeup_;            // owned by Server::Impl
+};
+
+// What a Responder needs of its connection; lives as long as the longest of
+// the connection and its responders.
+struct ConnShared {
+  uint64_t id = 0;
+  PeerIdentity peer;
+  std::atomic<bool> closed{false};
+  std::shared_ptr<ReplyQueue> replies;
+  bool compress = false;
+  uint32_t max_body = kDefaultMaxBodyBytes;
+};
+
+class ServerResponder final : public Responder {
+ public:
+  ServerResponder(std::shared_ptr<ConnShared> conn, uint16_t type, uint32_t request_id)
+      : conn_(std::move(conn)), type_(type), request_id_(request_id) {}
+
+  ~ServerResponder() override {
+    if (!replied_.load(std::memory_order_relaxed)) {
+      Reply(Status::Internal("the handler dropped the request without replying"), std::string());
+    }
+  }
+
+  void Reply(const Status& status, std::string payload) override {
+    if (replied_.exchange(true)) return;
+    if (conn_->closed.load(std::memory_order_relaxed)) return;
+    std::string frame;
+    if (payload.size() + 64 + status.message().size() > conn_->max_body) {
+      frame = BuildReplyFrame(type_, request_id_,
+                              Status::ResourceExhausted(
+                                  "reply of " + std::to_string(payload.size()) +
+                                  " bytes exceeds the frame limit"),
+                              std::string_view(), false);
+    } else {
+      frame = BuildReplyFrame(type_, request_id_, status, payload, conn_->compress);
+    }
+    conn_->replies->Push(conn_->id, std::move(frame));
+  }
+
+  const PeerIdentity& peer() const override { return conn_->peer; }
+  uint32_t request_id() const override { return request_id_; }
+  bool cancelled() const override { return conn_->closed.load(std::memory_order_relaxed); }
+
+ private:
+  std::shared_ptr<ConnShared> conn_;
+  uint16_t type_;
+  uint32_t request_id_;
+  std::atomic<bool> replied_{false};
+};
+
+enum class ConnState {
+  kHandshaking,    // TLS handshake in progress; handshake timer armed
+  kReadingHeader,  // waiting for the 16 header bytes of the next frame
+  kReadingBody,    // header decoded and checked; waiting for body_length bytes
+  kClosing,        // error frame queued, reading stopped; closed once written
+};
+
+}  // namespace
+
+class Server::Impl {
+ public:
+  struct Entry {
+    Handler handler;
+    Dispatch dispatch;
+    RoleSet roles;
+  };
+
+  // One connection; owned by conns_, I/O thread only.
+  struct Conn {
+    Impl* server = nullptr;
+    bufferevent* bev = nullptr;
+    event* timer = nullptr;  // handshake timeout, then the closing grace
+    ConnState state = ConnState::kHandshaking;
+    FrameHeader header;  // valid in kReadingBody
+    int inflight = 0;    // requests handed to handlers, not yet replied
+    bool read_paused = false;
+    std::shared_ptr<ConnShared> shared;
+  };
+
+  explicit Impl(ServerOptions opts) : opts_(std::move(opts)) {}
+  ~Impl() { Stop(); }
+
+  void Register(uint16_t type, Handler handler, Dispatch dispatch, RoleSet roles) {
+    handlers_.insert_or_assign(type, Entry{std::move(handler), dispatch, roles});
+  }
+
+  Status Start();
+  void Stop();
+
+  std::string address() const { return address_; }
+  int port() const { return port_; }
+  void RunInWorker(std::function<void()> fn) { workers_.Submit(std::move(fn)); }
+
+ private:
+  static void AcceptCb(evconnlistener* l, evutil_socket_t fd, sockaddr* sa, int len, void* arg);
+  static void AcceptErrorCb(evconnlistener* l, void* arg);
+  static void ReadCb(bufferevent* bev, void* arg);
+  static void WriteCb(bufferevent* bev, void* arg);
+  static void EventCb(bufferevent* bev, short what, void* arg);
+  static void TimerCb(evutil_socket_t, short, void* arg);
+  static void WakeupCb(evutil_socket_t, short, void* arg);
+  static void StopCb(evutil_socket_t, short, void* arg);
+
+  void RunLoop();
+  void Accept(evutil_socket_t fd, sockaddr* sa);
+  void OnHandshakeDone(Conn* c);
+  void OnRead(Conn* c);
+  // Returns false if c was closed.
+  bool ReadBody(Conn* c);
+  void Dispatch(Conn* c, const FrameHeader& h, std::string body);
+  void SendReply(Conn* c, const FrameHeader& h, const Status& status);
+  void FailConnection(Conn* c, const Status& status);
+  void Close(Conn* c);
+  void MaybeResume(Conn* c);
+  void DeliverReplies();
+  std::string Describe(const Conn* c) const;
+
+  const ServerOptions opts_;
+  std::unordered_map<uint16_t, Entry> handlers_;  // immutable after Start()
+
+  event_base* base_ = nullptr;
+  evconnlistener* listener_ = nullptr;
+  event* wakeup_ = nullptr;
+  event* stop_ = nullptr;  // activated by Stop(): breaks the loop from inside
+  std::shared_ptr<ReplyQueue> replies_;
+  WorkerPool workers_;
+  std::thread io_thread_;
+  std::string address_;
+  int port_ = 0;
+
+  std::unordered_map<uint64_t, Conn*> conns_;  // I/O thread
+  uint64_t next_conn_id_ = 1;                  // I/O thread
+  std::vector<ReplyQueue::Item> reply_batch_;  // I/O thread, reused
+
+  std::mutex state_mu_;  // serializes Start/Stop
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+Status Server::Impl::Start() {
+  std::lock_guard<std::mutex> l(state_mu_);
+  if (started_) return Status::InvalidArgument("server already started");
+  if (!opts_.tls || !opts_.tls->is_server()) {
+    return Status::InvalidArgument(opts_.name + ": a server TLS context is required");
+  }
+  InitRpcProcess();
+  sockaddr_storage ss;
+  socklen_t sslen;
+  RETURN_NOT_OK_PREPEND(ParseHostPort(opts_.listen_address, &ss, &sslen),
+                        opts_.name + ": listen address");
+  base_ = event_base_new();
+  if (base_ == nullptr) return Status::Internal("event_base_new failed");
+  listener_ = evconnlistener_new_bind(
+      base_, &Impl::AcceptCb, this,
+      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 1024,
+      reinterpret_cast<sockaddr*>(&ss), static_cast<int>(sslen));
+  if (listener_ == nullptr) {
+    int e = errno;
+    event_base_free(base_);
+    base_ = nullptr;
+    return ErrnoToStatus(opts_.name + ": listening on " + opts_.listen_address, e);
+  }
+  evconnlistener_set_error_cb(listener_, &Impl::AcceptErrorCb);
+  sockaddr_storage bound;
+  socklen_t blen = sizeof(bound);
+  getsockname(evconnlistener_get_fd(listener_), reinterpret_cast<sockaddr*>(&bound), &blen);
+  address_ = SockaddrToString(reinterpret_cast<sockaddr*>(&bound));
+  port_ = ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+
+  wakeup_ = event_new(base_, -1, 0, &Impl::WakeupCb, this);
+  stop_ = event_new(base_, -1, 0, &Impl::StopCb, this);
+  replies_ = std::make_shared<ReplyQueue>(wakeup_);
+  workers_.Start(opts_.worker_threads);
+  started_ = true;
+  io_thread_ = std::thread([this] { RunLoop(); });
+  KDI_LOG(INFO, opts_.name.c_str()) << "listening on " << address_ << " as '"
+                                    << opts_.tls->self().principal << "'";
+  return Status::OK();
+}
+
+void Server::Impl::Stop() {
+  std::lock_guard<std::mutex> l(state_mu_);
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  // From here on replies are dropped and nobody but us touches wakeup_.
+  replies_->Close();
+  // StopCb closes everything on the I/O thread and breaks the loop. (Not
+  // event_base_loopbreak() from here: a break that comes before the loop starts
+  // is forgotten; an active event is not.)
+  event_active(stop_, EV_READ, 0);
+  io_thread_.join();
+  // Handlers still running finish (they see cancelled()); queued ones are dropped.
+  workers_.Stop();
+  event_free(wakeup_);
+  wakeup_ = nullptr;
+  event_free(stop_);
+  stop_ = nullptr;
+  event_base_free(base_);
+  base_ = nullptr;
+  KDI_LOG(INFO, opts_.name.c_str()) << "stopped listening on " << address_;
+}
+
+void Server::Impl::RunLoop() {
+  event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY);
+  // bufferevent_free() finishes (closes the socket, frees the SSL) in deferred
+  // callbacks: let them run, or the sockets of the last connections would stay
+  // open and their peers would never see the end of the connection.
+  for (int i = 0; i < 4; i++) event_base_loop(base_, EVLOOP_NONBLOCK);
+}
+
+void Server::Impl::StopCb(evutil_socket_t, short, void* arg) {
+  Impl* self = static_cast<Impl*>(arg);
+  evconnlistener_free(self->listener_);
+  self->listener_ = nullptr;
+  while (!self->conns_.empty()) self->Close(self->conns_.begin()->second);
+  event_base_loopbreak(self->base_);
+}
+
+std::string Server::Impl::Describe(const Conn* c) const {
+  const PeerIdentity& p = c->shared->peer;
+  if (p.principal.empty()) return p.address;
+  return p.address + " ('" + p.principal + "', " + RoleName(p.role) + ")";
+}
+
+void Server::Impl::AcceptCb(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int, void* arg) {
+  static_cast<Impl*>(arg)->Accept(fd, sa);
+}
+
+void Server::Impl::AcceptErrorCb(evconnlistener*, void* arg) {
+  Impl* self = static_cast<Impl*>(arg);
+  int e = EVUTIL_SOCKET_ERROR();
+  KDI_LOG(WARN, self->opts_.name.c_str())
+      << "accept failed: " << evutil_socket_error_to_string(e);
+}
+
+void Server::Impl::Accept(evutil_socket_t fd, sockaddr* sa) {
+  std::string peer_addr = SockaddrToString(sa);
+  if (static_cast<int>(conns_.size()) >= opts_.max_connections) {
+    KDI_LOG(WARN, opts_.name.c_str()) << "refusing connection from " << peer_addr << ": "
+                                      << conns_.size() << " connections open (the maximum)";
+    evutil_closesocket(fd);
+    return;
+  }
+  SetNoDelay(fd);
+  SSL* ssl = SSL_new(opts_.tls->ctx());
+  if (ssl == nullptr) {
+    KDI_LOG(ERROR, opts_.name.c_str()) << "SSL_new failed: " << OpenSslErrorString();
+    evutil_closesocket(fd);
+    return;
+  }
+  bufferevent* bev = bufferevent_openssl_socket_new(base_, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                    BEV_OPT_CLOSE_ON_FREE);
+  if (bev == nullptr) {
+    KDI_LOG(ERROR, opts_.name.c_str()) << "bufferevent_openssl_socket_new failed";
+    SSL_free(ssl);
+    evutil_closesocket(fd);
+    return;
+  }
+  bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+  auto* c = new Conn;
+  c->server = this;
+  c->bev = bev;
+  c->shared = std::make_shared<ConnShared>();
+  c->shared->id = next_conn_id_++;
+  c->shared->peer.address = peer_addr;
+  c->shared->replies = replies_;
+  c->shared->compress = opts_.compress_replies;
+  c->shared->max_body = opts_.max_body_bytes;
+  conns_[c->shared->id] = c;
+  c->timer = evtimer_new(base_, &Impl::TimerCb, c);
+  timeval tv{opts_.handshake_timeout_ms / 1000, (opts_.handshake_timeout_ms % 1000) * 1000};
+  evtimer_add(c->timer, &tv);
+  bufferevent_setcb(bev, &Impl::ReadCb, &Impl::WriteCb, &Impl::EventCb, c);
+  bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+void Server::Impl::TimerCb(evutil_socket_t, short, void* arg) {
+  Conn* c = static_cast<Conn*>(arg);
+  Impl* self = c->server;
+  if (c->state == ConnState::kHandshaking) {
+    KDI_LOG(WARN, self->opts_.name.c_str())
+        << "TLS handshake from " << c->shared->peer.address << " refused: no handshake within "
+        << self->opts_.handshake_timeout_ms << " ms";
+  }
+  self->Close(c);
+}
+
+void Server::Impl::EventCb(bufferevent* bev, short what, void* arg) {
+  Conn* c = static_cast<Conn*>(arg);
+  Impl* self = c->server;
+  if (what & BEV_EVENT_CONNECTED) {
+    self->OnHandshakeDone(c);
+    return;
+  }
+  if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
+    std::string why = BevErrorText(bev, what);
+    if (c->state == ConnState::kHandshaking) {
+      KDI_LOG(WARN, self->opts_.name.c_str())
+          << "TLS handshake from " << c->shared->peer.address << " refused: " << why;
+    } else if (what & BEV_EVENT_ERROR) {
+      KDI_LOG(INFO, self->opts_.name.c_str())
+          << "connection from " << self->Describe(c) << " failed: " << why;
+    } else {
+      KDI_LOG(DEBUG, self->opts_.name.c_str())
+          << "connection from " << self->Describe(c) << " closed";
+    }
+    self->Close(c);
+  }
+}
+
+void Server::Impl::OnHandshakeDone(Conn* c) {
+  if (c->state != ConnState::kHandshaking) return;
+  event_del(c->timer);
+  PeerIdentity id;
+  Status s = TlsContext::PeerFromSsl(bufferevent_openssl_get_ssl(c->bev), &id);
+  if (!s.ok()) {
+    KDI_LOG(WARN, opts_.name.c_str())
+        << "TLS handshake from " << c->shared->peer.address << " refused: " << s.message();
+    Close(c);
+    return;
+  }
+  c->shared->peer.principal = id.principal;
+  c->shared->peer.role = id.role;
+  c->state = ConnState::kReadingHeader;
+  KDI_LOG(DEBUG, opts_.name.c_str()) << "connection from " << Describe(c);
+  OnRead(c);  // data may have arrived with the handshake's last flight
+}
+
+void Server::Impl::ReadCb(bufferevent*, void* arg) {
+  Conn* c = static_cast<Conn*>(arg);
+  c->server->OnRead(c);
+}
+
+void Server::Impl::OnRead(Conn* c) {
+  evbuffer* in = bufferevent_get_input(c->bev);
+  for (;;) {
+    if (c->read_paused) return;
+    if (c->state == ConnState::kReadingHeader) {
+      if (evbuffer_get_length(in) < kFrameHeaderSize) return;
+      char hdr[kFrameHeaderSize];
+      evbuffer_remove(in, hdr, sizeof(hdr));
+      // Every limit is checked here, before the body is allocated.
+      Status s = DecodeFrameHeader(hdr, opts_.max_body_bytes, &c->header);
+      if (s.ok() && c->header.is_reply()) {
+        s = Status::ProtocolError("a client sent a reply frame");
+      }
+      if (!s.ok()) {
+        FailConnection(c, s);
+        return;
+      }
+      c->state = ConnState::kReadingBody;
+    }
+    if (c->state != ConnState::kReadingBody) return;
+    if (evbuffer_get_length(in) < c->header.body_length) return;
+    if (!ReadBody(c)) return;
+  }
+}
+
+bool Server::Impl::ReadBody(Conn* c) {
+  evbuffer* in = bufferevent_get_input(c->bev);
+  const FrameHeader h = c->header;
+  std::string body;
+  if (h.flags & kFlagCompressed) {
+    std::string raw(h.body_length, '\0');
+    evbuffer_remove(in, raw.data(), raw.size());
+    Status s = DecodeFrameBody(h, raw, opts_.max_body_bytes, &body);
+    if (!s.ok()) {
+      FailConnection(c, s);
+      return false;
+    }
+  } else {
+    body.resize(h.body_length);
+    if (h.body_length > 0) evbuffer_remove(in, body.data(), body.size());
+  }
+  c->state = ConnState::kReadingHeader;
+  Dispatch(c, h, std::move(body));
+  if (c->inflight >= kMaxInflightPerConnection ||
+      evbuffer_get_length(bufferevent_get_output(c->bev)) > kMaxOutputBacklog) {
+    // Backpressure: TCP flow control slows the client until replies drain.
+    c->read_paused = true;
+    bufferevent_disable(c->bev, EV_READ);
+  }
+  return true;
+}
+
+void Server::Impl::Dispatch(Conn* c, const FrameHeader& h, std::string body) {
+  if (h.type == kMsgPing) {
+    SendReply(c, h, Status::OK());
+    return;
+  }
+  auto it = handlers_.find(h.type);
+  if (it == handlers_.end()) {
+    SendReply(c, h,
+              Status::NotSupported("message type " + std::to_string(h.type) +
+                                   " is not served by " + opts_.name));
+    return;
+  }
+  const Entry& e = it->second;
+  const PeerIdentity& peer = c->shared->peer;
+  if (!e.roles.contains(peer.role)) {
+    SendReply(c, h,
+              Status::PermissionDenied("'" + peer.principal + "' (role " + RoleName(peer.role) +
+                                       ") may not call message type " + std::to_string(h.type) +
+                                       " on " + opts_.name));
+    return;
+  }
+  c->inflight++;
+  auto responder = std::make_shared<ServerResponder>(c->shared, h.type, h.request_id);
+  if (e.dispatch == Dispatch::kLoop) {
+    e.handler(std::move(body), std::move(responder));
+    return;
+  }
+  // handlers_ is immutable after Start() and workers are joined before it dies.
+  const Handler* handler = &e.handler;
+  workers_.Submit([handler, body = std::move(body), responder = std::move(responder)]() mutable {
+    (*handler)(std::move(body), std::move(responder));
+  });
+}
+
+void Server::Impl::SendReply(Conn* c, const FrameHeader& h, const Status& status) {
+  std::string frame = BuildReplyFrame(h.type, h.request_id, status, std::string_view(), false);
+  bufferevent_write(c->bev, frame.data(), frame.size());
+}
+
+void Server::Impl::FailConnection(Conn* c, const Status& status) {
+  KDI_LOG(WARN, opts_.name.c_str())
+      << "closing connection from " << Describe(c) << ": " << status.ToString();
+  FrameHeader h;
+  h.type = kMsgServerError;
+  h.request_id = 0;
+  SendReply(c, h, status);
+  c->state = ConnState::kClosing;
+  c->shared->closed = true;
+  bufferevent_disable(c->bev, EV_READ);
+  // Closed by WriteCb once the error frame is out, or by the timer.
+  timeval tv{kCloseGraceMs / 1000, (kCloseGraceMs % 1000) * 1000};
+  evtimer_add(c->timer, &tv);
+}
+
+void Server::Impl::WriteCb(bufferevent* bev, void* arg) {
+  Conn* c = static_cast<Conn*>(arg);
+  Impl* self = c->server;
+  if (c->state == ConnState::kClosing) {
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) self->Close(c);
+    return;
+  }
+  self->MaybeResume(c);
+}
+
+void Server::Impl::MaybeResume(Conn* c) {
+  if (!c->read_paused || c->state == ConnState::kClosing) return;
+  if (c->inflight >= kMaxInflightPerConnection / 2) return;
+  if (evbuffer_get_length(bufferevent_get_output(c->bev)) > kMaxOutputBacklog / 2) return;
+  c->read_paused = false;
+  bufferevent_enable(c->bev, EV_READ);
+  OnRead(c);  // frames may already be buffered; no new data will call us
+}
+
+void Server::Impl::WakeupCb(evutil_socket_t, short, void* arg) {
+  static_cast<Impl*>(arg)->DeliverReplies();
+}
+
+void Server::Impl::DeliverReplies() {
+  reply_batch_.clear();
+  replies_->Take(&reply_batch_);
+  for (auto& item : reply_batch_) {
+    auto it = conns_.find(item.conn_id);
+    if (it == conns_.end()) continue;  // connection gone: drop the reply
+    Conn* c = it->second;
+    c->inflight--;
+    if (c->state == ConnState::kClosing) continue;
+    AddFrame(bufferevent_get_output(c->bev), std::move(item.frame));
+    if (c->read_paused) MaybeResume(c);
+  }
+  reply_batch_.clear();
+}
+
+void Server::Impl::Close(Conn* c) {
+  c->shared->closed = true;
+  conns_.erase(c->shared->id);
+  if (c->timer) event_free(c->timer);
+  bufferevent_free(c->bev);
+  delete c;
+}
+
+Server::Server(ServerOptions opts) : impl_(new Impl(std::move(opts))) {}
+Server::~Server() { impl_->Stop(); }
+
+void Server::Register(uint16_t type, Handler handler, Dispatch dispatch, RoleSet roles) {
+  impl_->Register(type, std::move(handler), dispatch, roles);
+}
+Status Server::Start() { return impl_->Start(); }
+void Server::Stop() { impl_->Stop(); }
+std::string Server::address() const { return impl_->address(); }
+int Server::port() const { return impl_->port(); }
+void Server::RunInWorker(std::function<void()> fn) { impl_->RunInWorker(std::move(fn)); }
+
+}  // namespace kdi::rpc
