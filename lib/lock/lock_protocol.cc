@@ -86,6 +86,8 @@ bool IsHandleMessage(uint16_t type) {
 
 bool Known(uint16_t type) { return type >= kFirstLockMessage && type <= kLastLockMessage; }
 
+constexpr size_t kMaxDecodedBytes = 1u << 20;
+
 Status Unknown(uint16_t type) {
   return Status::NotSupported("unknown lock message type " + std::to_string(type));
 }
@@ -169,14 +171,15 @@ Status DecodeRequest(uint16_t type, std::string_view body, LockRequest* r) {
       d.GetVarsint64(&r->wait_ms);
       break;
     case kMsgOpen:
-      // One byte over the limits so that lockd can say which limit was broken.
-      d.GetLengthPrefixed(&r->path, kMaxPathBytes + 1);
+      // Generous bounds here (the frame is bounded anyway) so that lockd can
+      // say which limit was broken.
+      d.GetLengthPrefixed(&r->path, kMaxDecodedBytes);
       d.GetVarint32(&r->mode);
       d.GetVarint32(&r->event_mask);
-      d.GetLengthPrefixed(&r->contents, kMaxContentsBytes + 1);
+      d.GetLengthPrefixed(&r->contents, kMaxDecodedBytes);
       break;
     case kMsgSetContents:
-      d.GetLengthPrefixed(&r->contents, kMaxContentsBytes + 1);
+      d.GetLengthPrefixed(&r->contents, kMaxDecodedBytes);
       d.GetBool(&r->has_cas);
       d.GetVarint64(&r->cas_generation);
       break;
