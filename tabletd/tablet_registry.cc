@@ -265,8 +265,8 @@ Status TabletRegistry::Load(const LoadTabletRequest& in, TabletStatusInfo* out) 
     }
   }
   (void)CloseServed(t.get(), false, false, false);
-  return Status::ServiceUnavailable("lock-service session changed while loading " +
-                                    ref.ToString());
+  return Status::ServiceUnavailable("lock-service session went into jeopardy or expired "
+                                    "while loading " + ref.ToString() + "; try again");
 }
 
 Status TabletRegistry::CloseServed(ServedTablet* t, bool sync, bool destroy, bool unlock) {
