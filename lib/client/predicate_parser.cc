@@ -171,6 +171,7 @@ class Parser {
       tok_ = std::move(t);
       return Status::OK();
     }
+    t.kind = Tok::kBare;
     t.text = std::string(1, c);
     return Error(t, "unexpected character");
   }

@@ -3,6 +3,7 @@
 #include "kdi/table.h"
 
 #include "lib/client/local_table.h"
+#include "lib/client/remote_table.h"
 
 namespace kdi {
 
@@ -19,8 +20,7 @@ Status Table::Open(const std::string& uri, const TableOptions& options,
   }
   if (uri == "mem:") return client::LocalTable::Open("", options, table);
   if (uri.rfind("kdi://", 0) == 0) {
-    // The remote client (issue 6) plugs in here.
-    return Status::NotSupported("kdi:// client not built yet");
+    return client::RemoteTable::Open(uri, options, table);
   }
   return Status::InvalidArgument("unknown table URI '" + uri +
                                  "' (expected kdi://HOST[:PORT]/TABLE, local:DIR or mem:)");

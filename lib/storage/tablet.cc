@@ -232,6 +232,10 @@ Status Tablet::Close() {
   std::unique_lock<std::shared_mutex> life(impl->life_mu);
   if (impl->closed) return Status::OK();
   impl->closed = true;
+  if (impl->dbenv == nullptr) {  // Open/Create failed before the environment existed
+    impl->lock.reset();
+    return Status::OK();
+  }
   Status s;
   int rc = impl->dbenv->log_flush(impl->dbenv, nullptr);
   if (rc != 0) s = impl->BdbError(rc, "flushing log at close");
