@@ -39,6 +39,8 @@ constexpr DaemonFlagNames kLockdFlags = {"lockd/lockd", "--listen", "--data",
                                          "--lockd_session_lease_ms"};
 constexpr DaemonFlagNames kMasterFlags = {"masterd/masterd", "--listen", "", ""};
 constexpr DaemonFlagNames kTabletdFlags = {"tabletd/tabletd", "--listen", "--data", ""};
+constexpr const char* kLockdLockDelayFlag = "--lockd_lock_delay_ms";
+constexpr const char* kTabletdSharedFlag = "--tabletd_shared_data";
 constexpr const char* kLockdAddressFlag = "--lockd_address";
 constexpr const char* kCaFlag = "--tls_ca_file";
 constexpr const char* kCertFlag = "--tls_cert_file";
@@ -322,12 +324,14 @@ std::unique_ptr<ExternalDaemon> MiniCluster::MakeDaemon(const std::string& kind,
     mkdir(data.c_str(), 0755);
     args.push_back(Flag(f.data, data));
     args.push_back(Flag(f.lease, std::to_string(opts_.lease_ms)));
+    args.push_back(Flag(kLockdLockDelayFlag, std::to_string(opts_.lock_delay_ms)));
   } else {
     args.push_back(Flag(kLockdAddressFlag, lockd_->address()));
     if (kind == "tabletd") {
       std::string data = tablet_data_root(index);
       mkdir(data.c_str(), 0755);
       args.push_back(Flag(f.data, data));
+      args.push_back(Flag(kTabletdSharedFlag, opts_.shared_data_root ? "true" : "false"));
       extra = &opts_.tabletd_args;
     } else {
       extra = &opts_.master_args;
