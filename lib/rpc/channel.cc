@@ -237,7 +237,7 @@ void Channel::Impl::Connect() {
     Disconnect(Status::Internal("bufferevent_openssl_socket_new failed"), true);
     return;
   }
-  bufferevent_openssl_set_allow_dirty_shutdown(bev_, 1);
+  TuneBufferevent(bev_);
   bufferevent_setcb(bev_, &Impl::ReadCb, nullptr, &Impl::EventCb, this);
   bufferevent_enable(bev_, EV_READ | EV_WRITE);
   KDI_LOG(DEBUG, "rpc") << "channel to " << opts_.address << ": connecting";

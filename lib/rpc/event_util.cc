@@ -153,6 +153,12 @@ void AddFrame(evbuffer* out, std::string&& frame) {
       [](const void*, size_t, void* arg) { delete static_cast<std::string*>(arg); }, owned);
 }
 
+void TuneBufferevent(bufferevent* bev) {
+  bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+  bufferevent_set_max_single_read(bev, 256 * 1024);
+  bufferevent_set_max_single_write(bev, 256 * 1024);
+}
+
 void SetNoDelay(int fd) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

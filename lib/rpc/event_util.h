@@ -42,6 +42,11 @@ bool IsCertificateRefusal(const std::string& text);
 // by reference (no copy; the string is freed when written), small ones copied.
 void AddFrame(evbuffer* out, std::string&& frame);
 
+// Settings every KDI bufferevent_openssl gets: dirty shutdown allowed (a peer
+// that just closes is an end of stream) and larger single reads and writes than
+// libevent's 16 KiB, so a big body takes fewer loop iterations.
+void TuneBufferevent(bufferevent* bev);
+
 // Sets TCP_NODELAY (request/response traffic must not wait for Nagle).
 void SetNoDelay(int fd);
 

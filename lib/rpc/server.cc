@@ -15,9 +15,11 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -222,6 +224,13 @@ class Server::Impl {
   void SendReply(Conn* c, const FrameHeader& h, const Status& status);
   void FailConnection(Conn* c, const Status& status);
   void Close(Conn* c);
+  // Closes c without a TCP reset: the socket is kept (dup) with its sending
+  // side shut, and what the peer still sends is read and discarded until it
+  // closes or kLingerMs pass. Otherwise unread request bytes make the kernel
+  // answer with RST, which can destroy the TLS alert or error frame we sent
+  // just before, and the peer would never learn why it was refused.
+  void LingerClose(Conn* c);
+  static void LingerCb(evutil_socket_t fd, short what, void* arg);
   void MaybeResume(Conn* c);
   void DeliverReplies();
   std::string Describe(const Conn* c) const;
@@ -240,6 +249,13 @@ class Server::Impl {
   int port_ = 0;
 
   std::unordered_map<uint64_t, Conn*> conns_;  // I/O thread
+  struct Linger {
+    Impl* server;
+    int fd;
+    event* ev;
+    std::chrono::steady_clock::time_point deadline;  // a trickling peer loses too
+  };
+  std::unordered_map<int, Linger*> lingering_;  // I/O thread, by fd
   uint64_t next_conn_id_ = 1;                  // I/O thread
   std::vector<ReplyQueue::Item> reply_batch_;  // I/O thread, reused
 
@@ -324,6 +340,12 @@ void Server::Impl::StopCb(evutil_socket_t, short, void* arg) {
   evconnlistener_free(self->listener_);
   self->listener_ = nullptr;
   while (!self->conns_.empty()) self->Close(self->conns_.begin()->second);
+  for (auto& [fd, lg] : self->lingering_) {
+    event_free(lg->ev);
+    close(fd);
+    delete lg;
+  }
+  self->lingering_.clear();
   event_base_loopbreak(self->base_);
 }
 
@@ -367,7 +389,7 @@ void Server::Impl::Accept(evutil_socket_t fd, sockaddr* sa) {
     evutil_closesocket(fd);
     return;
   }
-  bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+  TuneBufferevent(bev);
   auto* c = new Conn;
   c->server = this;
   c->bev = bev;
@@ -406,8 +428,19 @@ void Server::Impl::EventCb(bufferevent* bev, short what, void* arg) {
   if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
     std::string why = BevErrorText(bev, what);
     if (c->state == ConnState::kHandshaking) {
+      PeerIdentity claimed;  // what the refused certificate says, if any
+      if (X509* cert = SSL_get0_peer_certificate(bufferevent_openssl_get_ssl(bev))) {
+        X509_NAME* n = X509_get_subject_name(cert);
+        char cn[256];
+        if (X509_NAME_get_text_by_NID(n, NID_commonName, cn, sizeof(cn)) > 0) {
+          claimed.principal = cn;
+        }
+      }
       KDI_LOG(WARN, self->opts_.name.c_str())
-          << "TLS handshake from " << c->shared->peer.address << " refused: " << why;
+          << "TLS handshake from " << c->shared->peer.address << " refused: " << why
+          << (claimed.principal.empty() ? "" : " (certificate of '" + claimed.principal + "')");
+      self->LingerClose(c);
+      return;
     } else if (what & BEV_EVENT_ERROR) {
       KDI_LOG(INFO, self->opts_.name.c_str())
           << "connection from " << self->Describe(c) << " failed: " << why;
@@ -552,7 +585,7 @@ void Server::Impl::WriteCb(bufferevent* bev, void* arg) {
   Conn* c = static_cast<Conn*>(arg);
   Impl* self = c->server;
   if (c->state == ConnState::kClosing) {
-    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) self->Close(c);
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) self->LingerClose(c);
     return;
   }
   self->MaybeResume(c);
@@ -592,6 +625,39 @@ void Server::Impl::Close(Conn* c) {
   if (c->timer) event_free(c->timer);
   bufferevent_free(c->bev);
   delete c;
+}
+
+void Server::Impl::LingerClose(Conn* c) {
+  constexpr int kLingerMs = 2000;
+  int fd = dup(bufferevent_getfd(c->bev));
+  Close(c);
+  if (fd < 0) return;
+  shutdown(fd, SHUT_WR);  // FIN after whatever is already queued
+  auto* lg = new Linger{this, fd, nullptr,
+                        std::chrono::steady_clock::now() + std::chrono::milliseconds(kLingerMs)};
+  lg->ev = event_new(base_, fd, EV_READ | EV_PERSIST, &Impl::LingerCb, lg);
+  timeval tv{kLingerMs / 1000, (kLingerMs % 1000) * 1000};
+  event_add(lg->ev, &tv);
+  lingering_[fd] = lg;
+}
+
+void Server::Impl::LingerCb(evutil_socket_t fd, short what, void* arg) {
+  Linger* lg = static_cast<Linger*>(arg);
+  if (what & EV_READ) {
+    char buf[16384];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR) &&
+        std::chrono::steady_clock::now() < lg->deadline) {
+      return;  // keep draining
+    }
+  }
+  // The peer closed (or failed, or took too long): now close without a reset.
+  lg->server->lingering_.erase(fd);
+  event_free(lg->ev);
+  close(fd);
+  delete lg;
 }
 
 Server::Server(ServerOptions opts) : impl_(new Impl(std::move(opts))) {}

@@ -127,9 +127,13 @@ Status Create(const TlsOptions& opts, bool server, SSL_CTX** out, PeerIdentity* 
                                           OpenSslErrorString() + ")"));
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, opts.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+      std::string why = OpenSslErrorString();
+      if (why.find("mismatch") != std::string::npos) {
+        return fail(Status::InvalidArgument("key file " + opts.key_file +
+                                            " does not match certificate " + opts.cert_file));
+      }
       return fail(Status::InvalidArgument("key file " + opts.key_file +
-                                          ": not a PEM private key (" +
-                                          OpenSslErrorString() + ")"));
+                                          ": not a PEM private key (" + why + ")"));
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {
       return fail(Status::InvalidArgument("key file " + opts.key_file +
