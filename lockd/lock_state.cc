@@ -146,8 +146,21 @@ Status LockState::CommitLocked() {
   return s;
 }
 
+int64_t LockState::NowLocked() {
+  const int64_t now = clock_->NowMs();
+  if (opts_.pause_gap_ms > 0 && last_now_ != 0 && now - last_now_ > opts_.pause_gap_ms) {
+    const int64_t gap = now - last_now_;
+    for (auto& [id, s] : sessions_) s.expiry += gap;
+    KDI_LOG(WARN, "lockd") << "lockd did not run for " << gap
+                           << " ms (paused or starved); extended every lease by as much";
+  }
+  last_now_ = std::max(last_now_, now);
+  return now;
+}
+
 Status LockState::FindSessionLocked(const Caller& c, Session** out) {
   if (!broken_.ok()) return broken_;
+  const int64_t now = NowLocked();
   auto it = sessions_.find(c.session_id);
   if (it == sessions_.end()) {
     return Status::SessionExpired("session " + std::to_string(c.session_id) +
@@ -157,7 +170,7 @@ Status LockState::FindSessionLocked(const Caller& c, Session** out) {
     return Status::PermissionDenied("session " + std::to_string(c.session_id) +
                                     " belongs to another principal");
   }
-  if (it->second.expiry <= clock_->NowMs()) {
+  if (it->second.expiry <= now) {
     ExpireSessionLocked(c.session_id, false);
     Status s = CommitLocked();
     if (!s.ok()) return s;
@@ -406,7 +419,9 @@ void LockState::AnswerPollLocked(Session* s) {
   std::vector<lock::SessionEvent> events;
   size_t n = std::min<size_t>(s->events.size(), lock::kMaxEventsPerReply);
   events.assign(s->events.begin(), s->events.begin() + n);
-  int64_t lease = std::max<int64_t>(0, s->expiry - clock_->NowMs());
+  // Each KeepAlive renewed the lease to (its arrival + lease) — later than
+  // when the client sent it — so the client may count a full lease from then.
+  int64_t lease = s->rec.lease_ms;
   Defer([done, lease, events = std::move(events)]() mutable {
     done(Status::OK(), lease, std::move(events));
   });
@@ -446,7 +461,7 @@ Status LockState::CreateSession(const Caller& c, uint64_t* session_id, int64_t* 
   s.rec.address = c.address;
   s.rec.lease_ms = opts_.lease_ms;
   s.rec.created_ms = clock_->WallMs();
-  s.expiry = clock_->NowMs() + opts_.lease_ms;
+  s.expiry = NowLocked() + opts_.lease_ms;
   batch_.PutSession(s.rec);
   *session_id = id;
   *lease_ms = opts_.lease_ms;
@@ -767,7 +782,7 @@ Status LockState::ListSessions(std::vector<lock::SessionInfo>* out) {
 void LockState::Tick() {
   std::lock_guard<std::mutex> l(mu_);
   if (!broken_.ok()) return;
-  const int64_t now = clock_->NowMs();
+  const int64_t now = NowLocked();
   std::vector<uint64_t> expired;
   for (auto& [id, s] : sessions_) {
     if (s.expiry <= now) {

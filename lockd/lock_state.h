@@ -66,6 +66,10 @@ struct StateOptions {
   size_t max_sessions = 100000;
   size_t max_handles_per_session = 10000;
   size_t max_events_per_session = 10000;
+  // If lockd itself did not run for longer than this (SIGSTOP, swapped out,
+  // a stalled disk), no client could renew meanwhile: every lease is extended
+  // by the gap, which only ever makes lockd more conservative. 0: off.
+  int64_t pause_gap_ms = 1000;
 };
 constexpr int64_t kMaxLockDelayMs = 60000;
 
@@ -163,6 +167,8 @@ class LockState {
     int64_t poll_deadline = 0;
   };
 
+  // The monotonic time, noticing pauses of lockd (StateOptions::pause_gap_ms).
+  int64_t NowLocked();
   Status FindSessionLocked(const Caller& c, Session** s);
   Status FindHandleLocked(const Caller& c, uint64_t id, uint32_t need_mode, Handle** h,
                           Node** n);
@@ -195,6 +201,7 @@ class LockState {
   std::unordered_map<uint64_t, Session> sessions_; // guarded by mu_
   std::set<std::string> delayed_;                  // nodes in lock-delay; guarded by mu_
   std::set<std::string> waiting_;                  // nodes with waiters; guarded by mu_
+  int64_t last_now_ = 0;                           // guarded by mu_
   uint64_t next_instance_ = 1;                     // guarded by mu_
   uint64_t next_handle_ = 1;                       // guarded by mu_
   std::mt19937_64 rng_;                            // guarded by mu_

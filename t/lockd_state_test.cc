@@ -56,6 +56,7 @@ class LockStateTest : public ::testing::Test {
     opts.lease_ms = kLease;
     opts.lock_delay_ms = kDelay;
     opts.max_events_per_session = 100;
+    opts.pause_gap_ms = pause_gap_ms_;
     state_ = std::make_unique<LockState>(opts, &clock_, store_.get());
     ASSERT_OK(state_->Recover());
   }
@@ -118,6 +119,7 @@ class LockStateTest : public ::testing::Test {
     EXPECT_OK(state_->Flush());
   }
 
+  int64_t pause_gap_ms_ = 0;  // the fake clock jumps on purpose
   test::TempDir dir_;
   FakeClock clock_;
   std::unique_ptr<LockStore> store_;
@@ -458,6 +460,24 @@ TEST_F(LockStateTest, RestartKeepsStateAndSessionsForTheGracePeriod) {
   uint64_t fresh = OpenOk(c, "/new", lock::kCreate);
   EXPECT_GT(fresh, la);
   EXPECT_GT(fresh, lb);
+}
+
+TEST_F(LockStateTest, APauseOfLockdItselfExtendsLeases) {
+  pause_gap_ms_ = 300;
+  Restart();
+  Caller a = NewSession("a");
+  uint64_t la = OpenOk(a, "/lock", lock::kCreate | lock::kLock);
+  ASSERT_TRUE(Acquire(a, la, LockMode::kExclusive, 0)->acquired);
+  // Normal ticking: the lease runs out.
+  for (int t = 0; t < kLease - 100; t += 20) Advance(20);
+  NodeStat st;
+  ASSERT_OK(state_->Stat(a, la, &st));
+  // lockd stops for 5 s: nobody could renew, so the lease is extended.
+  Advance(5000);
+  ASSERT_OK(state_->Stat(a, la, &st));
+  EXPECT_EQ(LockMode::kExclusive, st.lock_mode);
+  for (int t = 0; t < kLease; t += 20) Advance(20);
+  EXPECT_TRUE(state_->Stat(a, la, &st).IsSessionExpired());
 }
 
 TEST_F(LockStateTest, EventQueueIsBounded) {

@@ -396,6 +396,34 @@ TEST_F(LockdTest, KillNineKeepsAcknowledgedWritesAndReconnectingSessions) {
   EXPECT_OK(sa->CheckSequencer(aseq));
 }
 
+TEST_F(LockdTest, PausedLockdPutsSessionsInJeopardyThenSafe) {
+  EventLog log;
+  std::unique_ptr<LockSession> s;
+  ASSERT_OK(Session(cluster_->ServerTls(), &s, log.Callback()));
+  std::unique_ptr<LockHandle> h;
+  ASSERT_OK(s->Open("/test/jeopardy", kCreate | kLock, 0, &h));
+  ASSERT_OK(h->Lock(LockMode::kExclusive, 1000));
+  std::string seq;
+  ASSERT_OK(h->GetSequencer(&seq));
+  Sleep(200);
+  ASSERT_OK(cluster_->lockd()->Pause());
+  int64_t paused = MonoMs();
+  // The client must notice before its lease could have ended at lockd.
+  EXPECT_TRUE(log.WaitFor(kSessionJeopardy, "", kLease));
+  EXPECT_LT(MonoMs() - paused, kLease);
+  EXPECT_EQ(SessionState::kJeopardy, s->state());
+  Sleep(paused + 1300 - MonoMs());
+  ASSERT_OK(cluster_->lockd()->Resume());
+  // lockd noticed its own pause and extended the leases: the session survives.
+  EXPECT_TRUE(log.WaitFor(kSessionSafe, "", 3000));
+  EXPECT_EQ(SessionState::kSafe, s->state());
+  EXPECT_OK(s->CheckSequencer(seq));
+  std::vector<Event> ev = log.Snapshot();
+  ASSERT_GE(ev.size(), 2u);
+  EXPECT_EQ(kSessionJeopardy, ev[0].type);
+  EXPECT_EQ(kSessionSafe, ev[1].type);
+}
+
 TEST_F(LockdTest, CompareAndSetWithStaleGenerationChangesNothing) {
   std::unique_ptr<LockSession> s;
   ASSERT_OK(Session(cluster_->ClientTls(), &s));
