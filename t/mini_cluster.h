@@ -120,7 +120,7 @@ struct MiniClusterOptions {
   // false: each tabletd has its own.
   bool shared_data_root = true;
   // lockd session lease; short so that failover tests are quick.
-  int64_t lease_ms = 2000;
+  int64_t lease_ms = 4000;
   // lockd's lock-delay after a holder's session expires.
   int64_t lock_delay_ms = 500;
   // Start every daemon in Start(); false: Start() only prepares (certs, dirs,
