@@ -154,7 +154,7 @@ Status FakeCluster::Apply(const std::string& server, const client::ApplyRequest&
   RETURN_NOT_OK(Serving(server, req.tablet, &tablet));
   for (const RowMutation& m : req.rows) {
     if (m.row() < tablet->start || (!tablet->end.empty() && m.row() >= tablet->end)) {
-      return Status::InvalidArgument("row " + m.row() + " is outside tablet " + tablet->id);
+      return Status::InvalidArgument("row " + m.row() + " is outside the tablet's range");
     }
   }
   TableData& t = tables_[req.tablet.table];
@@ -213,9 +213,9 @@ std::vector<Cell> FakeCluster::MetaCells() {
   for (auto& [name, t] : tables_) {
     for (const Tablet& tb : t.tablets) {
       std::string key = client::ClientMetaRowKey(name, tb.end);
-      // Column order: loc:server, tablet:end, tablet:id, tablet:start, tablet:state.
-      out.emplace_back(key, "loc:server", 1, tb.server);
+            out.emplace_back(key, "loc:server", 1, tb.server);
       out.emplace_back(key, "tablet:end", 1, tb.end);
+      out.emplace_back(key, "tablet:dir", 1, "tables/" + name + "/" + tb.id);
       out.emplace_back(key, "tablet:id", 1, tb.id);
       out.emplace_back(key, "tablet:start", 1, tb.start);
       out.emplace_back(key, "tablet:state", 1, tb.state);

@@ -47,7 +47,7 @@ bool InvalidatesLocation(const Status& s) {
   // tablet's range changed under us (a split).
   if (s.IsInvalidArgument()) {
     const std::string& m = s.message();
-    return m.find("outside") != std::string::npos;
+    return m.find("outside the tablet's range") != std::string::npos;
   }
   return s.IsNotServing() || s.IsNetworkError() || s.IsServiceUnavailable() ||
          s.IsTimedOut();

@@ -189,10 +189,12 @@ Status RemoteTable::Open(const std::string& uri, const TableOptions& table_optio
       std::clamp<size_t>(table_options.scan_page_cells, 1, kMaxScanPageCells));
   options.scan_page_bytes = std::clamp<uint64_t>(table_options.scan_page_bytes, 1,
                                                  kMaxScanPageBytes);
+  // Messages name the table without the URI's parameters (paths of keys).
+  std::string name = "kdi://" + options.lockd_address + "/" + options.table;
   std::shared_ptr<RemoteBackend> backend;
-  RETURN_NOT_OK_PREPEND(CreateRpcBackend(options, &backend), uri);
+  RETURN_NOT_OK_PREPEND(CreateRpcBackend(options, &backend), name);
   std::unique_ptr<RemoteTable> table;
-  RETURN_NOT_OK_PREPEND(OpenWithBackend(std::move(backend), options, &table), uri);
+  RETURN_NOT_OK_PREPEND(OpenWithBackend(std::move(backend), options, &table), name);
   *out = std::move(table);
   return Status::OK();
 }
