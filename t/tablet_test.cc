@@ -502,3 +502,29 @@ TEST_F(TabletTest, MedianOfTinyTablets) {
 }
 
 }  // namespace kdi::storage
+
+namespace kdi::storage {
+
+TEST_F(TabletTest, ValuesLargerThanALogFileAndBigTransactions) {
+  options_.log_file_bytes = 1 << 20;
+  auto t = Make("f z:compress=zlib");
+  std::string big(2 << 20, 'q');
+  for (size_t i = 0; i < big.size(); i += 4096) big[i] = static_cast<char>(i / 4096);
+  ASSERT_OK(Set(t.get(), "big", "f:v", 1, big));
+  ASSERT_OK(Set(t.get(), "big", "z:v", 1, big));
+  ASSERT_OK(t->Sync());
+  // One transaction touching many pages (lock table must cope).
+  RowMutation wide("wide");
+  for (int i = 0; i < 10000; ++i) wide.Set("f:" + std::to_string(100000 + i), 1, std::string(40, 'w'));
+  ASSERT_OK(t->Apply({wide}, nullptr));
+  ASSERT_OK(t->Apply({RowMutation("wide").EraseRow()}, nullptr));
+  ASSERT_OK(t->Close());
+  std::unique_ptr<Tablet> again;
+  ASSERT_OK(Tablet::Open(dir_.Join("t"), options_, &again));
+  auto cells = ScanAll(again.get());
+  ASSERT_EQ(cells.size(), 2u);
+  EXPECT_EQ(cells[0].value, big);
+  EXPECT_EQ(cells[1].value, big);
+}
+
+}  // namespace kdi::storage
