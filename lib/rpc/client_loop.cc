@@ -13,12 +13,12 @@ ClientLoop::Impl::Impl() {
   InitRpcProcess();
   base_ = event_base_new();
   if (base_ == nullptr) abort();  // only fails when out of memory or descriptors
-  wakeup_ = event_new(base_, -1, 0, &Impl::WakeupCb, this);
+  if (!wakeup_.Init(base_, &Impl::WakeupCb, this).ok()) abort();  // out of descriptors
   stop_ = event_new(base_, -1, 0, &Impl::StopCb, this);
 }
 
 ClientLoop::Impl::~Impl() {
-  event_free(wakeup_);
+  wakeup_.DetachEvent();
   event_free(stop_);
   event_base_free(base_);
 }
@@ -60,10 +60,13 @@ void ClientLoop::Impl::Post(std::function<void()> fn) {
   }
   bool wake = tasks_.empty();
   tasks_.push_back(std::move(fn));
-  if (wake) event_active(wakeup_, EV_READ, 0);
+  l.unlock();
+  // Outside mu_, or the woken loop thread would block on it at once. The
+  // eventfd outlives every poster (each holds the ClientLoop).
+  if (wake) wakeup_.Notify();
 }
 
-void ClientLoop::Impl::WakeupCb(int, short, void* arg) {
+void ClientLoop::Impl::WakeupCb(void* arg) {
   Impl* self = static_cast<Impl*>(arg);
   {
     std::lock_guard<std::mutex> l(self->mu_);

@@ -1,14 +1,16 @@
 // ClientLoop::Impl: the I/O thread behind client channels (see channel.h).
 //
 // One thread runs an event base. Other threads hand it work with Post(), which
-// queues a closure under a mutex and wakes the loop with event_active() (only
-// when the queue was empty: a wakeup is already pending otherwise). Closures run
-// in FIFO order on the loop thread.
+// queues a closure under a mutex and wakes the loop through an eventfd (only
+// when the queue was empty: a wakeup is already pending otherwise), so posting
+// never takes the event base's lock. Closures run in FIFO order on the loop
+// thread.
 //
 // Lifetime: the loop thread holds a reference to its Impl, so the Impl (and the
 // event base) outlive any callback that is still running when the owning
 // ClientLoop is destroyed; Stop() from the loop thread itself detaches instead
-// of joining. Lock order: Impl::mu_ before the event base's internal lock.
+// of joining. Lock order: Impl::mu_ before the event base's internal lock
+// (Stop() activates the stop event under mu_).
 #ifndef KDI_LIB_RPC_CLIENT_LOOP_H_
 #define KDI_LIB_RPC_CLIENT_LOOP_H_
 
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "lib/rpc/channel.h"
+#include "lib/rpc/event_util.h"
 
 struct event;
 struct event_base;
@@ -42,11 +45,11 @@ class ClientLoop::Impl {
   event_base* base() const { return base_; }
 
  private:
-  static void WakeupCb(int, short, void* arg);
+  static void WakeupCb(void* arg);
   static void StopCb(int, short, void* arg);
 
   event_base* base_ = nullptr;
-  event* wakeup_ = nullptr;
+  LoopWakeup wakeup_;
   event* stop_ = nullptr;
   std::mutex mu_;
   std::vector<std::function<void()>> tasks_;  // guarded by mu_

@@ -6,10 +6,13 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
 #include <event2/thread.h>
 #include <event2/util.h>
 #include <openssl/err.h>
@@ -162,6 +165,42 @@ void TuneBufferevent(bufferevent* bev) {
 void SetNoDelay(int fd) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+LoopWakeup::~LoopWakeup() {
+  DetachEvent();
+  if (fd_ >= 0) close(fd_);
+}
+
+void LoopWakeup::DetachEvent() {
+  if (ev_ != nullptr) event_free(ev_);
+  ev_ = nullptr;
+}
+
+Status LoopWakeup::Init(event_base* base, void (*cb)(void*), void* arg) {
+  cb_ = cb;
+  arg_ = arg;
+  fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd_ < 0) return ErrnoToStatus("eventfd", errno);
+  ev_ = event_new(base, fd_, EV_READ | EV_PERSIST, &LoopWakeup::OnReadable, this);
+  if (ev_ == nullptr || event_add(ev_, nullptr) != 0) {
+    return Status::Internal("cannot add the wakeup event");
+  }
+  return Status::OK();
+}
+
+void LoopWakeup::Notify() {
+  uint64_t one = 1;
+  while (write(fd_, &one, sizeof(one)) < 0 && errno == EINTR) {
+  }
+}
+
+void LoopWakeup::OnReadable(int fd, short, void* arg) {
+  LoopWakeup* self = static_cast<LoopWakeup*>(arg);
+  uint64_t n;
+  while (read(fd, &n, sizeof(n)) < 0 && errno == EINTR) {
+  }
+  self->cb_(self->arg_);
 }
 
 }  // namespace kdi::rpc

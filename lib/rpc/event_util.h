@@ -14,6 +14,8 @@
 
 struct bufferevent;
 struct evbuffer;
+struct event;
+struct event_base;
 
 namespace kdi::rpc {
 
@@ -49,6 +51,34 @@ void TuneBufferevent(bufferevent* bev);
 
 // Sets TCP_NODELAY (request/response traffic must not wait for Nagle).
 void SetNoDelay(int fd);
+
+// Wakes an event loop from other threads through an eventfd (as memcached's
+// notify pipe): Notify() is one write(2) and takes no lock at all, so threads
+// handing work to the loop never contend with it. The loop side drains the
+// eventfd and runs the callback. Init and DetachEvent run on the loop's owner
+// while the loop is not running. Notify may be called from any thread until
+// the destructor, even after DetachEvent (it then wakes nobody): the eventfd
+// lives as long as the object, so a caller that notifies after releasing its
+// own lock never writes to a closed descriptor.
+class LoopWakeup {
+ public:
+  LoopWakeup() = default;
+  ~LoopWakeup();
+  Status Init(event_base* base, void (*cb)(void*), void* arg);
+  void Notify();
+  // Frees the event (before the base is freed); the eventfd stays open.
+  void DetachEvent();
+
+  LoopWakeup(const LoopWakeup&) = delete;
+  LoopWakeup& operator=(const LoopWakeup&) = delete;
+
+ private:
+  static void OnReadable(int fd, short what, void* arg);
+  int fd_ = -1;
+  event* ev_ = nullptr;
+  void (*cb_)(void*) = nullptr;
+  void* arg_ = nullptr;
+};
 
 }  // namespace kdi::rpc
 

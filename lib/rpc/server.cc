@@ -75,7 +75,8 @@ class ReplyQueue {
     std::string frame;
   };
 
-  explicit ReplyQueue(event* wakeup) : wakeup_(wakeup) {}
+  // The I/O thread's wakeup; its eventfd lives as long as this queue.
+  LoopWakeup* wakeup() { return &wakeup_; }
 
   // Any thread. Dropped after Close().
   void Push(uint64_t conn_id, std::string frame) {
@@ -86,9 +87,9 @@ class ReplyQueue {
     }
     bool wake = items_.empty();  // otherwise a wakeup is already pending
     items_.push_back(Item{conn_id, std::move(frame)});
-    // Under mu_ so that Close() cannot free the event in between.
-    // Lock order: ReplyQueue::mu_ before the event base's lock.
-    if (wake) event_active(wakeup_, EV_READ, 0);
+    l.unlock();
+    // Outside mu_, or the woken I/O thread would block on it at once.
+    if (wake) wakeup_.Notify();
   }
 
   // I/O thread.
@@ -97,7 +98,7 @@ class ReplyQueue {
     out->swap(items_);
   }
 
-  // After Close() no thread touches the wakeup event.
+  // Later pushes are dropped.
   void Close() {
     std::vector<Item> dropped;
     std::lock_guard<std::mutex> l(mu_);
@@ -109,7 +110,7 @@ class ReplyQueue {
   std::mutex mu_;
   std::vector<Item> items_;  // guarded by mu_
   bool closed_ = false;      // guarded by mu_
-  event* wakeup_;            // owned by Server::Impl
+  LoopWakeup wakeup_;
 };
 
 // What a Responder needs of its connection; lives as long as the longest of
@@ -211,7 +212,7 @@ class Server::Impl {
   static void WriteCb(bufferevent* bev, void* arg);
   static void EventCb(bufferevent* bev, short what, void* arg);
   static void TimerCb(evutil_socket_t, short, void* arg);
-  static void WakeupCb(evutil_socket_t, short, void* arg);
+  static void WakeupCb(void* arg);
   static void StopCb(evutil_socket_t, short, void* arg);
 
   void RunLoop();
@@ -240,7 +241,6 @@ class Server::Impl {
 
   event_base* base_ = nullptr;
   evconnlistener* listener_ = nullptr;
-  event* wakeup_ = nullptr;
   event* stop_ = nullptr;  // activated by Stop(): breaks the loop from inside
   std::shared_ptr<ReplyQueue> replies_;
   WorkerPool workers_;
@@ -294,9 +294,18 @@ Status Server::Impl::Start() {
   address_ = SockaddrToString(reinterpret_cast<sockaddr*>(&bound));
   port_ = ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
 
-  wakeup_ = event_new(base_, -1, 0, &Impl::WakeupCb, this);
+  replies_ = std::make_shared<ReplyQueue>();
+  Status ws = replies_->wakeup()->Init(base_, &Impl::WakeupCb, this);
+  if (!ws.ok()) {
+    replies_->wakeup()->DetachEvent();
+    replies_.reset();
+    evconnlistener_free(listener_);
+    listener_ = nullptr;
+    event_base_free(base_);
+    base_ = nullptr;
+    return ws;
+  }
   stop_ = event_new(base_, -1, 0, &Impl::StopCb, this);
-  replies_ = std::make_shared<ReplyQueue>(wakeup_);
   workers_.Start(opts_.worker_threads);
   started_ = true;
   io_thread_ = std::thread([this] { RunLoop(); });
@@ -309,7 +318,7 @@ void Server::Impl::Stop() {
   std::lock_guard<std::mutex> l(state_mu_);
   if (!started_ || stopped_) return;
   stopped_ = true;
-  // From here on replies are dropped and nobody but us touches wakeup_.
+  // From here on replies are dropped.
   replies_->Close();
   // StopCb closes everything on the I/O thread and breaks the loop. (Not
   // event_base_loopbreak() from here: a break that comes before the loop starts
@@ -318,8 +327,7 @@ void Server::Impl::Stop() {
   io_thread_.join();
   // Handlers still running finish (they see cancelled()); queued ones are dropped.
   workers_.Stop();
-  event_free(wakeup_);
-  wakeup_ = nullptr;
+  replies_->wakeup()->DetachEvent();
   event_free(stop_);
   stop_ = nullptr;
   event_base_free(base_);
@@ -600,7 +608,7 @@ void Server::Impl::MaybeResume(Conn* c) {
   OnRead(c);  // frames may already be buffered; no new data will call us
 }
 
-void Server::Impl::WakeupCb(evutil_socket_t, short, void* arg) {
+void Server::Impl::WakeupCb(void* arg) {
   static_cast<Impl*>(arg)->DeliverReplies();
 }
 
