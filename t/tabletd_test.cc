@@ -443,3 +443,76 @@ TEST(TabletdAutoSplitTest, SplitsPastThresholdAndWaitsForCommit) {
 
 }  // namespace
 }  // namespace kdi
+
+namespace kdi {
+namespace {
+
+// Fencing: while lockd is unreachable (paused) the tabletd's session goes into
+// jeopardy and every tablet answers ServiceUnavailable; once the session has
+// expired the tabletd drops its tablets, registers again with a new session
+// when lockd is back, and serves the tablet again after a reload, data intact.
+TEST(TabletdFencingTest, JeopardyStopsServingAndExpiryDropsTablets) {
+  MiniClusterOptions o;
+  o.num_masters = 0;
+  o.num_tablet_servers = 1;
+  o.lease_ms = 3000;
+  o.log_level = "info";
+  o.lockd_args = {"--lockd_lock_delay_ms=0"};
+  MiniCluster cluster(o);
+  ASSERT_OK(cluster.Start());
+  ASSERT_OK(cluster.WaitForTabletServers(1));
+  const std::string addr = cluster.tablet_server(0)->address();
+  auto admin = Connect(addr, cluster.ServerTls());
+  const TabletRef t{"fence", "f0"};
+  ASSERT_OK(admin->LoadTablet(Load("fence", "f0")));
+  ASSERT_OK(admin->Apply(t, {Row("r1", "word:a", 1, "before")}));
+  ASSERT_OK(admin->Sync(t));
+
+  ASSERT_OK(cluster.lockd()->Pause());
+  const int64_t paused_at = test::MonoMs();
+  bool refused = false;
+  while (test::MonoMs() - paused_at < 12000) {
+    Status s = admin->Apply(t, {Row("r2", "word:a", 1, "during")});
+    if (s.IsServiceUnavailable() || s.IsNotServing()) {
+      refused = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const int64_t refused_after = test::MonoMs() - paused_at;
+  EXPECT_TRUE(refused) << "tabletd kept serving with lockd unreachable for 12 s";
+  // Stay unreachable past lease + grace so that the session expires.
+  while (test::MonoMs() - paused_at < 8000) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_OK(cluster.lockd()->Resume());
+  std::printf("tabletd stopped serving %lld ms after lockd became unreachable (lease %lld ms)\n",
+              static_cast<long long>(refused_after), static_cast<long long>(o.lease_ms));
+  EXPECT_LT(refused_after, o.lease_ms) << "stopped serving only after the lease could be over";
+
+  // Back: the tabletd re-registers; the tablet is served again after a reload.
+  LoadTabletRequest l = Load("fence", "f0");
+  l.create_if_missing = false;
+  const int64_t deadline = test::MonoMs() + 30000;
+  Status s;
+  std::vector<Cell> cells;
+  while (test::MonoMs() < deadline) {
+    s = admin->LoadTablet(l);
+    if (s.ok()) {
+      cells = ScanAll(admin.get(), t);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_OK(s);
+  ASSERT_GE(cells.size(), 1u);
+  EXPECT_EQ(cells[0], Cell("r1", "word:a", 1, "before"));
+  ASSERT_OK(admin->Apply(t, {Row("r3", "word:a", 1, "after")}));
+  ASSERT_OK(cluster.WaitForTabletServers(1));
+  client::ServerStatusInfo ss;
+  ASSERT_OK(admin->ServerStatus(&ss));
+  EXPECT_EQ(ss.session_state, "safe");
+}
+
+}  // namespace
+}  // namespace kdi

@@ -2,7 +2,9 @@
 // master_session.h.
 #include "tabletd/master_session.h"
 
+#include <algorithm>
 #include <chrono>
+#include <vector>
 #include <utility>
 
 #include "lib/util/log.h"
@@ -135,11 +137,32 @@ void MasterSession::SplitLoop() {
 }
 
 void MasterSession::CheckSplits() {
-  for (const client::TabletRef& ref : registry_->ListServing()) {
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  std::vector<client::TabletRef> serving = registry_->ListServing();
+  for (auto it = last_compact_ms_.begin(); it != last_compact_ms_.end();) {
+    bool still = std::find(serving.begin(), serving.end(), it->first) != serving.end();
+    it = still ? std::next(it) : last_compact_ms_.erase(it);
+  }
+  for (const client::TabletRef& ref : serving) {
     uint64_t size = 0;
     {
       TabletUse use;
       if (!registry_->Acquire(ref, false, &use).ok()) continue;
+      auto [last, fresh] = last_compact_ms_.emplace(ref, now);
+      if (config_.compact_interval_ms > 0 && !fresh &&
+          now - last->second >= config_.compact_interval_ms) {
+        last->second = now;
+        storage::CompactStats stats;
+        Status c = use.tablet()->Compact(&stats);
+        if (!c.ok()) {
+          KDI_LOG(WARN, "compact") << ref.ToString() << ": " << c.ToString();
+        } else if (stats.cells_removed > 0) {
+          KDI_LOG(INFO, "compact") << ref.ToString() << ": removed " << stats.cells_removed
+                                   << " of " << stats.cells_examined << " cells";
+        }
+      }
       if (!use.tablet()->ApproximateSize(&size).ok()) continue;
       use.served()->size_bytes = size;
     }

@@ -13,8 +13,10 @@
 // it: the report cannot be lost (it lives in the registry's pending splits;
 // if the tabletd itself dies, the parent directory is still complete).
 //
-// Also the split monitor: every split-check interval it measures each serving
-// tablet and splits one that passed tabletd_split_size_mb near its median.
+// Also the maintenance loop: every split-check interval it measures each
+// serving tablet and splits one that passed tabletd_split_size_mb near its
+// median; every tabletd_compact_interval_ms it compacts each tablet (removes
+// versions beyond max_versions / TTL and log files no longer needed).
 //
 // Threading: one thread for the keepAlive loop and one for the split monitor,
 // both owned here. Start/Stop from the daemon's main thread.
@@ -23,6 +25,7 @@
 
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -71,6 +74,9 @@ class MasterSession {
   std::unique_ptr<rpc::Channel> master_;
   std::string master_address_;
   bool master_warned_ = false;
+
+  // Used by the split thread only: last compaction per tablet (steady ms).
+  std::map<client::TabletRef, int64_t> last_compact_ms_;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -28,6 +28,8 @@ struct TabletdConfig {
   int worker_threads = 8;
   int64_t keepalive_interval_ms = 1000;
   int64_t split_check_interval_ms = 5000;
+  // Background GC of versions beyond max_versions / TTL, per tablet; 0: never.
+  int64_t compact_interval_ms = 600000;
   // How long start-up waits for /kdi/servers/ADDR (a previous incarnation's
   // session may still hold it until its lease runs out).
   int64_t register_timeout_ms = 30000;

@@ -61,6 +61,9 @@ int TabletdMain(int argc, char** argv) {
                    "interval of the status reports to the master");
   o->AddDurationMs("tabletd_split_check_interval_ms", 5000, 50, 3600000,
                    "interval of the tablet size checks for automatic splits");
+  o->AddDurationMs("tabletd_compact_interval_ms", 600000, 0, 86400000,
+                   "interval of the background removal of versions beyond max_versions "
+                   "and TTL, per tablet (0: never)");
   o->AddDurationMs("tabletd_register_timeout_ms", 30000, 0, 3600000,
                    "how long start-up waits for the server lock /kdi/servers/HOST:PORT");
 
@@ -83,6 +86,7 @@ int TabletdMain(int argc, char** argv) {
         c.worker_threads = static_cast<int>(opts.GetInt("tabletd_worker_threads"));
         c.keepalive_interval_ms = opts.GetDurationMs("tabletd_keepalive_interval_ms");
         c.split_check_interval_ms = opts.GetDurationMs("tabletd_split_check_interval_ms");
+        c.compact_interval_ms = opts.GetDurationMs("tabletd_compact_interval_ms");
         c.register_timeout_ms = opts.GetDurationMs("tabletd_register_timeout_ms");
         return TabletServer::Start(c, &server);
       },
