@@ -382,6 +382,32 @@ TEST_F(RpcTest, CloseFailsOutstandingAndReconnects) {
   EXPECT_EQ(reply, "again");
 }
 
+TEST(FrameCompressionTest, IncompressibleBodiesAreSentAsIs) {
+  std::string random(1 << 20, '\0');
+  std::mt19937 rng(3);
+  for (char& c : random) c = static_cast<char>(rng());
+  std::string frame;
+  FrameHeader h;
+  h.type = kEcho;
+  AppendFrame(h, random, &frame, /*compress=*/true);
+  FrameHeader got;
+  ASSERT_OK(DecodeFrameHeader(frame.data(), kDefaultMaxBodyBytes, &got));
+  EXPECT_FALSE(got.flags & kFlagCompressed);
+  EXPECT_EQ(got.body_length, random.size());
+
+  std::string text;
+  while (text.size() < (1 << 20)) text += "row:" + std::to_string(text.size()) + " ";
+  frame.clear();
+  AppendFrame(h, text, &frame, true);
+  ASSERT_OK(DecodeFrameHeader(frame.data(), kDefaultMaxBodyBytes, &got));
+  EXPECT_TRUE(got.flags & kFlagCompressed);
+  EXPECT_LT(got.body_length, text.size() / 2);
+  std::string body;
+  ASSERT_OK(DecodeFrameBody(got, std::string_view(frame).substr(kFrameHeaderSize),
+                            kDefaultMaxBodyBytes, &body));
+  EXPECT_TRUE(body == text);
+}
+
 TEST_F(RpcTest, ManyThreadsShareOneChannel) {
   StartServer();
   auto ch = NewChannel();

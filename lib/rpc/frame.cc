@@ -11,6 +11,20 @@ namespace {
 // Bodies smaller than this are never worth compressing.
 constexpr size_t kMinCompressBytes = 512;
 constexpr uint32_t kMaxStatusMessageBytes = 64 * 1024;
+
+// For a large body, deflates a sample from its front first: incompressible
+// data (already compressed values, random bytes) is then sent as is without
+// paying to deflate all of it.
+bool WorthCompressing(std::string_view body) {
+  constexpr size_t kSampleBytes = 16 * 1024;
+  if (body.size() < 4 * kSampleBytes) return true;
+  uLongf bound = compressBound(kSampleBytes);
+  std::string sample(bound, '\0');
+  int rc = compress2(reinterpret_cast<Bytef*>(&sample[0]), &bound,
+                     reinterpret_cast<const Bytef*>(body.data()), kSampleBytes, 1);
+  return rc == Z_OK && bound < kSampleBytes * 9 / 10;
+}
+
 }  // namespace
 
 void EncodeFrameHeader(const FrameHeader& h, char out[kFrameHeaderSize]) {
@@ -48,7 +62,8 @@ Status DecodeFrameHeader(const char in[kFrameHeaderSize], uint32_t max_body, Fra
 
 void AppendFrame(FrameHeader h, std::string_view body, std::string* out, bool compress) {
   std::string deflated;
-  if (compress && body.size() >= kMinCompressBytes && body.size() <= UINT32_MAX) {
+  if (compress && body.size() >= kMinCompressBytes && body.size() <= UINT32_MAX &&
+      WorthCompressing(body)) {
     uLongf bound = compressBound(body.size());
     deflated.resize(4 + bound);
     EncodeFixed32(&deflated[0], static_cast<uint32_t>(body.size()));
