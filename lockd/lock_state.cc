@@ -91,6 +91,10 @@ Status LockState::Recover() {
     Session& s = sessions_[rec.id];
     s.rec = std::move(rec);
     s.expiry = now + grace;
+    // Event numbers are not stored; they jump past anything numbered before the
+    // restart (at most 1024 events per ms), so that a client's acknowledgement
+    // of an old number never swallows a new event.
+    s.next_seq = static_cast<uint64_t>(std::max<int64_t>(wall, 1)) << 10;
   }
   for (HandleRecord& rec : snap.handles) {
     auto sit = sessions_.find(rec.session);

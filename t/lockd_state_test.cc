@@ -456,6 +456,13 @@ TEST_F(LockStateTest, RestartKeepsStateAndSessionsForTheGracePeriod) {
   EXPECT_FALSE(Acquire(c, lc, LockMode::kExclusive, 0)->acquired);  // lock-delay
   Advance(kDelay);
   EXPECT_TRUE(Acquire(c, lc, LockMode::kExclusive, 0)->acquired);
+  // Events after the restart are numbered above those before it, so a client
+  // that acknowledged old numbers still gets the new ones.
+  uint64_t watch = OpenOk(a, "/lock", lock::kWrite, EventBit(lock::kContentsChanged));
+  ASSERT_OK(state_->SetContents(a, watch, "v2", false, 0, &st));
+  auto p = Poll(a, 1000000, 0);
+  ASSERT_EQ(1u, p->events.size());
+  EXPECT_EQ(lock::kContentsChanged, p->events[0].event.type);
   // Counters survive: new handles and instances never reuse old numbers.
   uint64_t fresh = OpenOk(c, "/new", lock::kCreate);
   EXPECT_GT(fresh, la);
