@@ -528,3 +528,29 @@ TEST_F(TabletTest, ValuesLargerThanALogFileAndBigTransactions) {
 }
 
 }  // namespace kdi::storage
+
+namespace kdi::storage {
+
+TEST_F(TabletTest, CompactionAcrossChunkBoundariesKeepsExactlyMaxVersions) {
+  auto t = Make("v:versions=3");
+  std::vector<RowMutation> batch;
+  RowMutation deep("deep");
+  for (int i = 0; i < 2500; ++i) deep.Set("v:c", i, "x");
+  batch.push_back(deep);
+  for (int r = 0; r < 700; ++r) {
+    batch.push_back(RowMutation("r" + std::to_string(1000 + r)).Set("v:a", 1, "1").Set("v:a", 2, "2"));
+  }
+  ASSERT_OK(t->Apply(batch, nullptr));
+  std::vector<Cell> before = ScanAll(t.get());
+  CompactStats st;
+  ASSERT_OK(t->Compact(&st));
+  EXPECT_EQ(st.cells_examined, 2500u + 1400u);
+  EXPECT_EQ(st.cells_removed, 2497u);
+  EXPECT_EQ(Render(ScanAll(t.get())), Render(before));
+  Schema s;
+  ASSERT_OK(Schema::Parse("v", &s));  // unlimited again: nothing comes back
+  ASSERT_OK(t->SetSchema(s));
+  EXPECT_EQ(ScanAll(t.get()).size(), before.size());
+}
+
+}  // namespace kdi::storage

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -101,6 +102,17 @@ struct Tablet::Impl {
                            bool* holds, std::string* why);
   Status CheckpointLocked();
 };
+
+// Versions of a family with max_age_seconds whose timestamp is below the cutoff
+// are expired (TTL); saturating, so any clock and age are safe.
+inline int64_t ExpiryCutoff(int64_t now, int64_t max_age_seconds) {
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  if (max_age_seconds <= 0) return kMin;
+  int64_t age_us = max_age_seconds > kMax / 1000000 ? kMax : max_age_seconds * 1000000;
+  if (now < kMin + age_us) return kMin;
+  return now - age_us;
+}
 
 // DBT helpers.
 inline DBT MakeDbt(std::string_view s) {

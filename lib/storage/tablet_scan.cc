@@ -69,16 +69,6 @@ class Walker {
   DbtHolder val_;
 };
 
-int64_t ExpiryCutoff(int64_t now, int64_t max_age_seconds) {
-  // Versions with timestamp < cutoff are expired; saturating arithmetic.
-  if (max_age_seconds <= 0) return std::numeric_limits<int64_t>::min();
-  int64_t age_us = max_age_seconds > std::numeric_limits<int64_t>::max() / 1000000
-                       ? std::numeric_limits<int64_t>::max()
-                       : max_age_seconds * 1000000;
-  if (now < std::numeric_limits<int64_t>::min() + age_us) return std::numeric_limits<int64_t>::min();
-  return now - age_us;
-}
-
 }  // namespace
 
 Status Tablet::Impl::ScanLocked(const ScanPredicate& pred, std::string_view resume_token,

@@ -111,11 +111,7 @@ Status Tablet::Compact(CompactStats* stats) {
       total.cells_examined++;
       const FamilyOptions* fam = meta.schema.FindFamilyOfColumn(column);
       if (fam == nullptr) continue;  // unknown family: kept (it may come back)
-      bool expired = false;
-      if (fam->max_age_seconds > 0 &&
-          fam->max_age_seconds < std::numeric_limits<int64_t>::max() / 1000000) {
-        expired = ts < now - fam->max_age_seconds * 1000000;
-      }
+      bool expired = ts < ExpiryCutoff(now, fam->max_age_seconds);
       if ((fam->max_versions != 0 && existing > fam->max_versions) || expired) {
         rc = c->del(c, 0);
         if (rc != 0) break;
