@@ -349,9 +349,11 @@ TEST_F(LockdTest, KillNineKeepsAcknowledgedWritesAndReconnectingSessions) {
   cluster_->lockd()->Kill();
   c.Wait();
   Sleep(200);
+  // lockd recovers after this moment, so C's grace cannot end before
+  // restarted + lease.
+  int64_t restarted = MonoMs();
   ASSERT_OK(cluster_->lockd()->Start());
   ASSERT_OK(cluster_->lockd()->WaitUntilReady());
-  int64_t restarted = MonoMs();
   Sleep(300);
   stop = true;
   for (auto& t : writers) t.join();
