@@ -67,12 +67,7 @@ Status Master::ReconcileOnce() {
     RETURN_NOT_OK(EnsureMetaServed());
   }
   std::vector<std::string> with_schema;
-  {
-    std::unique_ptr<lock::LockHandle> dir;
-    Status s = session_->Open(meta::kTablesDir, lock::kRead, 0, &dir);
-    if (s.ok()) s = dir->ReadDirectory(&with_schema);
-    if (!s.ok() && !s.IsNotFound()) return s.CloneAndPrepend("listing /kdi/tables");
-  }
+  RETURN_NOT_OK(ListTableSchemas(&with_schema));
   std::set<std::string> schemas(with_schema.begin(), with_schema.end());
   std::set<std::string> to_delete;
   std::vector<TabletMeta> rows;

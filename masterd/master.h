@@ -114,6 +114,7 @@ class Master {
   void BalanceOnce();
 
   // table_ops.cc
+  Status ListTableSchemas(std::vector<std::string>* names);  // tables that exist
   Status FinishDelete(const std::string& table);
   Status TableHasFamilyData(const std::string& table, const std::string& family, bool* has);
   void FillTableInfo(const std::string& name, const Schema& schema, meta::TableInfo* info);

@@ -153,6 +153,7 @@ Status Master::FinishDelete(const std::string& table) {
   Status s = session_->Open(meta::TableSchemaPath(table), lock::kWrite, 0, &h);
   if (s.ok()) s = h->Delete();
   if (!s.ok() && !s.IsNotFound()) return s.CloneAndPrepend("deleting the schema of " + table);
+  KDI_LOG(DEBUG, "masterd") << "schema of " << table << " deleted: " << s.ToString();
   h.reset();
   std::string dir = std::string(meta::kTabletLocksDir) + "/" + table;
   std::vector<std::string> names;
@@ -219,15 +220,33 @@ Status Master::AlterTable(const meta::AlterTableRequest& req, meta::TableInfo* i
   return Status::OK();
 }
 
+Status Master::ListTableSchemas(std::vector<std::string>* names) {
+  names->clear();
+  std::unique_ptr<lock::LockHandle> dir;
+  std::vector<std::string> listed;
+  Status s = session_->Open(meta::kTablesDir, lock::kRead, 0, &dir);
+  if (s.IsNotFound()) return Status::OK();
+  RETURN_NOT_OK_PREPEND(s, "opening /kdi/tables");
+  RETURN_NOT_OK_PREPEND(dir->ReadDirectory(&listed), "listing /kdi/tables");
+  // Only names whose node opens: a listing has been seen to name a child
+  // deleted a moment before (lockd), and a table without its schema node does
+  // not exist.
+  for (auto& n : listed) {
+    std::unique_ptr<lock::LockHandle> h;
+    s = session_->Open(meta::TableSchemaPath(n), lock::kRead, 0, &h);
+    if (s.ok()) {
+      names->push_back(std::move(n));
+    } else if (!s.IsNotFound()) {
+      return s.CloneAndPrepend("opening " + meta::TableSchemaPath(n));
+    }
+  }
+  return Status::OK();
+}
+
 Status Master::ListTables(meta::TableList* list) {
   std::lock_guard<std::mutex> l(op_mu_);
   RETURN_NOT_OK(CheckActing());
-  std::unique_ptr<lock::LockHandle> dir;
-  Status s = session_->Open(meta::kTablesDir, lock::kRead, 0, &dir);
-  list->names.clear();
-  if (s.IsNotFound()) return Status::OK();
-  RETURN_NOT_OK(s);
-  RETURN_NOT_OK(dir->ReadDirectory(&list->names));
+  RETURN_NOT_OK(ListTableSchemas(&list->names));
   std::sort(list->names.begin(), list->names.end());
   return Status::OK();
 }
@@ -353,12 +372,7 @@ Status Master::Fsck(bool repair, meta::FsckReply* reply) {
   }
   // Tables: schema nodes against META rows.
   std::vector<std::string> names;
-  {
-    std::unique_ptr<lock::LockHandle> dir;
-    Status s = session_->Open(meta::kTablesDir, lock::kRead, 0, &dir);
-    if (s.ok()) s = dir->ReadDirectory(&names);
-    if (!s.ok() && !s.IsNotFound()) return s;
-  }
+  RETURN_NOT_OK(ListTableSchemas(&names));
   std::set<std::string> with_schema(names.begin(), names.end());
   for (const auto& table : meta_.Tables()) {
     if (!with_schema.count(table)) {

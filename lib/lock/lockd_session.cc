@@ -225,7 +225,9 @@ Status LockdSessionImpl::Call(uint16_t type, LockRequest req, LockReply* rep, bo
 
 void LockdSessionImpl::KeepAliveLoop() {
   uint64_t acked = 0;
-  const int64_t wait_ms = lease_ms_ / 3;
+  // Long-poll for at most lease/6: the reply must land before jeopardy at
+  // 3/4 of the previous keepalive's lease, so lease/3 left only lease/12 of slack.
+  const int64_t wait_ms = lease_ms_ / 6;
   std::unique_lock<std::mutex> l(core_->mu);
   while (!core_->stop && core_->state != SessionState::kExpired &&
          core_->state != SessionState::kClosed) {
