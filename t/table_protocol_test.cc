@@ -276,6 +276,47 @@ TEST(AdminProtocolTest, SmallMessagesRoundTrip) {
   EXPECT_EQ(kout.orders[0].body, "x");
 }
 
+TEST(AdminProtocolTest, MigrationCopyMessagesRoundTrip) {
+  ListTabletFilesReply files;
+  files.files = {{"cells.db", 300000, {1, 2}}, {"log.0000000001", 5, {}}};
+  std::string b;
+  EncodeListTabletFilesReply(files, &b);
+  ListTabletFilesReply fout;
+  ASSERT_OK(DecodeListTabletFilesReply(b, &fout));
+  ASSERT_EQ(fout.files.size(), 2u);
+  EXPECT_EQ(fout.files[0].name, "cells.db");
+  EXPECT_EQ(fout.files[0].chunk_crcs, (std::vector<uint32_t>{1, 2}));
+  ExpectPrefixesFail<ListTabletFilesReply>(b, DecodeListTabletFilesReply);
+
+  // A file name with a path in it is refused on both sides.
+  files.files = {{"../../etc/passwd", 1, {}}};
+  b.clear();
+  EncodeListTabletFilesReply(files, &b);
+  EXPECT_FALSE(DecodeListTabletFilesReply(b, &fout).ok());
+  b.clear();
+  EncodeReadTabletChunkRequest({{"t", "x"}, "../x", 0, 10}, &b);
+  ReadTabletChunkRequest rc;
+  EXPECT_TRUE(DecodeReadTabletChunkRequest(b, &rc).IsInvalidArgument());
+  b.clear();
+  EncodeReadTabletChunkRequest({{"t", "x"}, "cells.db", 7, kMaxChunkBytes + 1}, &b);
+  EXPECT_TRUE(DecodeReadTabletChunkRequest(b, &rc).IsInvalidArgument());
+  b.clear();
+  EncodeReadTabletChunkRequest({{"t", "x"}, "cells.db", 7, 100}, &b);
+  ASSERT_OK(DecodeReadTabletChunkRequest(b, &rc));
+  EXPECT_EQ(rc.offset, 7u);
+
+  CopyTabletRequest cr;
+  cr.load.desc = {{"t", "x"}, "", "", "tables/t/x"};
+  cr.source_address = "h:9";
+  b.clear();
+  EncodeCopyTabletRequest(cr, &b);
+  CopyTabletRequest cout_;
+  ASSERT_OK(DecodeCopyTabletRequest(b, &cout_));
+  EXPECT_TRUE(cout_.load.desc == cr.load.desc);
+  EXPECT_EQ(cout_.source_address, "h:9");
+  ExpectPrefixesFail<CopyTabletRequest>(b, DecodeCopyTabletRequest);
+}
+
 // Random bytes and random mutations of valid bodies never crash a decoder.
 TEST(TableProtocolTest, GarbageNeverCrashes) {
   std::mt19937 rng(42);

@@ -108,13 +108,16 @@ void AdminService::HandleMigrate(std::string body, rpc::ResponderPtr r) {
   Status s = client::DecodeMigrateTabletRequest(body, &req);
   if (s.ok()) s = client::CheckTabletRef(req.tablet);
   if (!s.ok()) return r->Reply(s);
-  if (!config_.shared_data) {
-    return r->Reply(Status::NotSupported(
-        "MigrateTablet: this tabletd's data root is not shared (--shared-data); copying a "
-        "tablet between separate data roots is not implemented"));
-  }
   if (req.target_address.empty()) {
     return r->Reply(Status::InvalidArgument("MigrateTablet: no target address"));
+  }
+  if (!config_.shared_data) {
+    client::MigrateTabletReply reply;
+    s = migration_->MigrateByCopy(req, &reply);
+    if (!s.ok()) return r->Reply(s);
+    std::string out;
+    client::EncodeMigrateTabletReply(reply, &out);
+    return r->Reply(Status::OK(), std::move(out));
   }
   const int64_t t0 = MonoMicros();
   client::LoadTabletRequest reload;

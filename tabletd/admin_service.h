@@ -8,7 +8,9 @@
 //   402 SplitTablet    split at a row or the median; parent frozen until commit
 //   403 CommitSplit    serve both children, retire the parent
 //   404 TabletStatus / 405 ServerStatus
-//   406 MigrateTablet  shared data root: hand the tablet to another tabletd
+//   406 MigrateTablet  hand the tablet to another tabletd: reopen from the
+//                      shared data root, or copy (MigrationService) when the
+//                      roots are separate
 //   500 TakeTablet     another tabletd hands us a tablet (= LoadTablet)
 //
 // Every handler runs on an RPC worker thread (they block on disk and lockd).
@@ -23,6 +25,7 @@
 #include "lib/client/admin_protocol.h"
 #include "lib/rpc/server.h"
 #include "lib/rpc/tls.h"
+#include "tabletd/migration.h"
 #include "tabletd/tablet_registry.h"
 #include "tabletd/tabletd_config.h"
 
@@ -33,9 +36,11 @@ class AdminService {
   using StatusFn = std::function<void(client::ServerStatusInfo*)>;
 
   AdminService(const TabletdConfig& config, TabletRegistry* registry,
-               std::shared_ptr<rpc::TlsContext> client_tls, StatusFn server_status)
+               MigrationService* migration, std::shared_ptr<rpc::TlsContext> client_tls,
+               StatusFn server_status)
       : config_(config),
         registry_(registry),
+        migration_(migration),
         client_tls_(std::move(client_tls)),
         server_status_(std::move(server_status)) {}
 
@@ -52,6 +57,7 @@ class AdminService {
 
   const TabletdConfig& config_;
   TabletRegistry* registry_;
+  MigrationService* migration_;
   std::shared_ptr<rpc::TlsContext> client_tls_;
   StatusFn server_status_;
 };

@@ -484,6 +484,23 @@ Status TabletRegistry::GetStatus(const TabletRef& ref, TabletStatusInfo* out) {
   return Status::OK();
 }
 
+Status TabletRegistry::Describe(const TabletRef& ref, LoadTabletRequest* load,
+                                std::string* abs_dir) {
+  TabletUse use;
+  RETURN_NOT_OK(Acquire(ref, false, &use));
+  load->desc = use.served()->desc;
+  load->schema = use.tablet()->meta().schema;
+  load->create_if_missing = false;
+  *abs_dir = use.served()->abs_dir;
+  return Status::OK();
+}
+
+Status TabletRegistry::AbsoluteDir(const std::string& dir, std::string* abs_dir) const {
+  RETURN_NOT_OK(CheckDir(dir));
+  *abs_dir = config_.data_root + "/" + dir;
+  return Status::OK();
+}
+
 void TabletRegistry::Snapshot(std::vector<TabletStatusInfo>* tablets,
                               std::vector<SplitInfo>* pending) {
   std::lock_guard<std::mutex> l(mu_);

@@ -99,6 +99,12 @@ class TabletRegistry {
   Status Detach(const client::TabletRef& ref, client::LoadTabletRequest* reload);
 
   Status GetStatus(const client::TabletRef& ref, client::TabletStatusInfo* out);
+  // What reloading a served tablet needs (descriptor and schema) and its
+  // absolute directory. NotServing if it is not served here.
+  Status Describe(const client::TabletRef& ref, client::LoadTabletRequest* load,
+                  std::string* abs_dir);
+  // The absolute directory a descriptor's dir names (after CheckDir).
+  Status AbsoluteDir(const std::string& dir, std::string* abs_dir) const;
   void Snapshot(std::vector<client::TabletStatusInfo>* tablets,
                 std::vector<client::SplitInfo>* pending);
   // Serving (not frozen) tablets, for the split monitor.

@@ -110,8 +110,10 @@ Status TabletServer::StartInternal() {
                                        [this] { registry_->DropAll(); });
   registry_ = std::make_unique<TabletRegistry>(config_, fencing_.get());
   table_service_ = std::make_unique<TableService>(config_, registry_.get(), &counters_);
+  migration_ = std::make_unique<MigrationService>(config_, registry_.get(), fencing_.get(),
+                                                  client_tls_);
   admin_service_ = std::make_unique<AdminService>(
-      config_, registry_.get(), client_tls_,
+      config_, registry_.get(), migration_.get(), client_tls_,
       [this](client::ServerStatusInfo* out) { BuildStatus(out); });
 
   rpc::ServerOptions so;
@@ -127,6 +129,7 @@ Status TabletServer::StartInternal() {
   rpc_ = std::make_unique<rpc::Server>(so);
   table_service_->Register(rpc_.get());
   admin_service_->Register(rpc_.get());
+  migration_->Register(rpc_.get());
   RETURN_NOT_OK_PREPEND(rpc_->Start(), "listening on " + config_.listen_address);
 
   address_ = config_.advertise_address.empty() ? AdvertisedAddress(rpc_->address())

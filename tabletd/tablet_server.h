@@ -27,6 +27,7 @@
 #include "tabletd/admin_service.h"
 #include "tabletd/fencing.h"
 #include "tabletd/master_session.h"
+#include "tabletd/migration.h"
 #include "tabletd/table_service.h"
 #include "tabletd/tablet_registry.h"
 #include "tabletd/tabletd_config.h"
@@ -58,6 +59,7 @@ class TabletServer {
   std::unique_ptr<TabletRegistry> registry_;
   RequestCounters counters_;
   std::unique_ptr<TableService> table_service_;
+  std::unique_ptr<MigrationService> migration_;
   std::unique_ptr<AdminService> admin_service_;
   std::unique_ptr<rpc::Server> rpc_;
   std::unique_ptr<MasterSession> master_session_;

@@ -23,6 +23,13 @@
 //   405 ServerStatus    (empty)                                   sstatus
 //   406 MigrateTablet   ref bytes target_address                  tstatus varsint64 unavailable_us
 //   500 TakeTablet      load                                      tstatus
+//   501 ListTabletFiles ref varint32 chunk_bytes                  count n, n x (bytes name
+//                                                                 varint64 size count m,
+//                                                                 m x fixed32 crc)
+//   502 ReadTabletChunk ref bytes name varint64 offset            bytes data
+//                       varint32 length
+//   503 PrepareTake     load bytes source_address                 tstatus varint64 bytes_copied
+//   504 FinishTake      load bytes source_address                 tstatus varint64 bytes_copied
 //   600 KeepAlive       sstatus                                   count n, n x (varint32 type bytes body)
 //   601 SplitReport     split                                     (empty)
 //
@@ -105,6 +112,14 @@ const char* AdminMessageName(uint16_t type) {
       return "MigrateTablet";
     case kMsgTakeTablet:
       return "TakeTablet";
+    case kMsgListTabletFiles:
+      return "ListTabletFiles";
+    case kMsgReadTabletChunk:
+      return "ReadTabletChunk";
+    case kMsgPrepareTake:
+      return "PrepareTake";
+    case kMsgFinishTake:
+      return "FinishTake";
     case kMsgKeepAlive:
       return "KeepAlive";
     case kMsgSplitReport:
@@ -284,6 +299,113 @@ Status DecodeKeepAliveReply(std::string_view body, KeepAliveReply* reply) {
     }
   }
   return d.status("KeepAlive reply");
+}
+
+bool IsPlainFileName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxFileNameBytes || name == "." || name == "..") {
+    return false;
+  }
+  return name.find('/') == std::string_view::npos && name.find('\0') == std::string_view::npos;
+}
+
+void EncodeListTabletFilesRequest(const ListTabletFilesRequest& req, std::string* out) {
+  PutTabletRef(out, req.tablet);
+  PutVarint32(out, req.chunk_bytes);
+}
+
+Status DecodeListTabletFilesRequest(std::string_view body, ListTabletFilesRequest* req) {
+  Decoder d(body);
+  GetTabletRef(&d, &req->tablet);
+  d.GetVarint32(&req->chunk_bytes);
+  RETURN_NOT_OK(d.status("ListTabletFiles request"));
+  if (req->chunk_bytes != 0 && (req->chunk_bytes < 4096 || req->chunk_bytes > kMaxChunkBytes)) {
+    return Status::InvalidArgument("ListTabletFiles: chunk_bytes must be 0 or 4 KiB..4 MiB");
+  }
+  return Status::OK();
+}
+
+void EncodeListTabletFilesReply(const ListTabletFilesReply& reply, std::string* out) {
+  PutVarint32(out, static_cast<uint32_t>(reply.files.size()));
+  for (const TabletFileInfo& f : reply.files) {
+    PutLengthPrefixed(out, f.name);
+    PutVarint64(out, f.size);
+    PutVarint32(out, static_cast<uint32_t>(f.chunk_crcs.size()));
+    for (uint32_t c : f.chunk_crcs) PutFixed32(out, c);
+  }
+}
+
+Status DecodeListTabletFilesReply(std::string_view body, ListTabletFilesReply* reply) {
+  Decoder d(body);
+  uint32_t n = 0;
+  reply->files.clear();
+  if (d.GetCount(&n, 3, kMaxTabletFiles)) {
+    reply->files.resize(n);
+    for (uint32_t i = 0; i < n && d.ok(); i++) {
+      TabletFileInfo& f = reply->files[i];
+      uint32_t m = 0;
+      d.GetLengthPrefixed(&f.name, kMaxFileNameBytes);
+      d.GetVarint64(&f.size);
+      if (d.GetCount(&m, 4)) {
+        f.chunk_crcs.resize(m);
+        for (uint32_t j = 0; j < m; j++) d.GetFixed32(&f.chunk_crcs[j]);
+      }
+      if (d.ok() && !IsPlainFileName(f.name)) {
+        return Status::ProtocolError("ListTabletFiles reply: bad file name");
+      }
+    }
+  }
+  return d.status("ListTabletFiles reply");
+}
+
+void EncodeReadTabletChunkRequest(const ReadTabletChunkRequest& req, std::string* out) {
+  PutTabletRef(out, req.tablet);
+  PutLengthPrefixed(out, req.name);
+  PutVarint64(out, req.offset);
+  PutVarint32(out, req.length);
+}
+
+Status DecodeReadTabletChunkRequest(std::string_view body, ReadTabletChunkRequest* req) {
+  Decoder d(body);
+  GetTabletRef(&d, &req->tablet);
+  d.GetLengthPrefixed(&req->name, kMaxFileNameBytes);
+  d.GetVarint64(&req->offset);
+  d.GetVarint32(&req->length);
+  RETURN_NOT_OK(d.status("ReadTabletChunk request"));
+  if (!IsPlainFileName(req->name)) {
+    return Status::InvalidArgument("ReadTabletChunk: bad file name");
+  }
+  if (req->length == 0 || req->length > kMaxChunkBytes) {
+    return Status::InvalidArgument("ReadTabletChunk: length must be 1 B..4 MiB");
+  }
+  return Status::OK();
+}
+
+void EncodeCopyTabletRequest(const CopyTabletRequest& req, std::string* out) {
+  std::string load;
+  EncodeLoadTabletRequest(req.load, &load);
+  PutLengthPrefixed(out, load);
+  PutLengthPrefixed(out, req.source_address);
+}
+
+Status DecodeCopyTabletRequest(std::string_view body, CopyTabletRequest* req) {
+  Decoder d(body);
+  std::string_view load;
+  d.GetLengthPrefixed(&load);
+  d.GetLengthPrefixed(&req->source_address, kMaxAddressBytes);
+  RETURN_NOT_OK(d.status("copy tablet request"));
+  return DecodeLoadTabletRequest(load, &req->load);
+}
+
+void EncodeCopyTabletReply(const CopyTabletReply& reply, std::string* out) {
+  PutTStatus(out, reply.status);
+  PutVarint64(out, reply.bytes_copied);
+}
+
+Status DecodeCopyTabletReply(std::string_view body, CopyTabletReply* reply) {
+  Decoder d(body);
+  GetTStatus(&d, &reply->status);
+  d.GetVarint64(&reply->bytes_copied);
+  return d.status("copy tablet reply");
 }
 
 }  // namespace kdi::client

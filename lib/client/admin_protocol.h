@@ -42,7 +42,11 @@ enum AdminMessage : uint16_t {
   kMsgMigrateTablet = rpc::kAdminBlockBegin + 6, // 406
 };
 enum MigrationMessage : uint16_t {
-  kMsgTakeTablet = rpc::kMigrationBlockBegin + 0,  // 500
+  kMsgTakeTablet = rpc::kMigrationBlockBegin + 0,       // 500
+  kMsgListTabletFiles = rpc::kMigrationBlockBegin + 1,  // 501
+  kMsgReadTabletChunk = rpc::kMigrationBlockBegin + 2,  // 502
+  kMsgPrepareTake = rpc::kMigrationBlockBegin + 3,      // 503
+  kMsgFinishTake = rpc::kMigrationBlockBegin + 4,       // 504
 };
 enum MasterSessionMessage : uint16_t {
   kMsgKeepAlive = rpc::kMasterSessionBlockBegin + 0,    // 600
@@ -55,6 +59,9 @@ constexpr size_t kMaxSchemaBytes = 1u << 20;
 constexpr size_t kMaxAddressBytes = 1024;
 constexpr uint32_t kMaxTabletsPerServer = 1u << 20;
 constexpr uint32_t kMaxOrders = 1u << 16;
+constexpr size_t kMaxFileNameBytes = 255;
+constexpr uint32_t kMaxTabletFiles = 100000;
+constexpr uint32_t kMaxChunkBytes = 4u << 20;
 
 // Where a tablet is and what it covers: rows [start_row, end_row), empty
 // end_row = +infinity; dir is relative to the data root ("tables/T/ID").
@@ -144,9 +151,12 @@ struct ServerStatusInfo {
   std::vector<SplitInfo> pending_splits;  // done, not yet committed
 };
 
-// 406 MigrateTablet (master -> source tabletd A), shared data root: A stops
+// 406 MigrateTablet (master -> source tabletd A). Shared data root: A stops
 // writes, syncs, closes and unlocks the tablet, then sends TakeTablet to
-// target; if the target fails, A takes the tablet back and returns the error.
+// target. Separate roots: target copies the files while A serves
+// (PrepareTake), A stops and closes the tablet, target catches up and takes
+// over (FinishTake). If the target fails, A takes the tablet back and returns
+// the error.
 struct MigrateTabletRequest {
   TabletRef tablet;
   std::string target_address;
@@ -155,6 +165,52 @@ struct MigrateTabletReply {
   TabletStatusInfo target_status;
   int64_t unavailable_us = 0;  // from A refusing writes to B serving
 };
+
+// ---- separate data roots: copying a tablet between tabletds (3c) ----------
+// The source A exposes the files of a tablet it is migrating out (only those)
+// through 501/502; the target B copies them while A serves (503 PrepareTake),
+// then, after A stopped and closed the tablet, fetches only the chunks that
+// changed and takes the tablet over (504 FinishTake). See doc/tabletd.md.
+struct TabletFileInfo {
+  std::string name;                  // a regular file directly in the tablet dir
+  uint64_t size = 0;
+  std::vector<uint32_t> chunk_crcs;  // CRC-32 of each chunk_bytes chunk (if asked)
+};
+struct ListTabletFilesRequest {
+  TabletRef tablet;
+  uint32_t chunk_bytes = 0;  // 0: no checksums
+};
+struct ListTabletFilesReply {
+  std::vector<TabletFileInfo> files;
+};
+struct ReadTabletChunkRequest {
+  TabletRef tablet;
+  std::string name;
+  uint64_t offset = 0;
+  uint32_t length = 0;  // <= kMaxChunkBytes
+};
+// 503 PrepareTake and 504 FinishTake (A -> B).
+struct CopyTabletRequest {
+  LoadTabletRequest load;
+  std::string source_address;
+};
+struct CopyTabletReply {
+  TabletStatusInfo status;  // FinishTake only
+  uint64_t bytes_copied = 0;
+};
+
+void EncodeListTabletFilesRequest(const ListTabletFilesRequest& req, std::string* out);
+Status DecodeListTabletFilesRequest(std::string_view body, ListTabletFilesRequest* req);
+void EncodeListTabletFilesReply(const ListTabletFilesReply& reply, std::string* out);
+Status DecodeListTabletFilesReply(std::string_view body, ListTabletFilesReply* reply);
+void EncodeReadTabletChunkRequest(const ReadTabletChunkRequest& req, std::string* out);
+Status DecodeReadTabletChunkRequest(std::string_view body, ReadTabletChunkRequest* req);
+void EncodeCopyTabletRequest(const CopyTabletRequest& req, std::string* out);
+Status DecodeCopyTabletRequest(std::string_view body, CopyTabletRequest* req);
+void EncodeCopyTabletReply(const CopyTabletReply& reply, std::string* out);
+Status DecodeCopyTabletReply(std::string_view body, CopyTabletReply* reply);
+// True for a plain file name: 1..255 bytes, no '/', NUL, "." or "..".
+bool IsPlainFileName(std::string_view name);
 
 // Orders a master may attach to a keepAlive reply (none defined yet; a
 // tabletd ignores types it does not know).

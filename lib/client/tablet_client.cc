@@ -190,7 +190,7 @@ Status TabletClient::MigrateTablet(const MigrateTabletRequest& request,
                                    MigrateTabletReply* out) {
   std::string body, reply;
   EncodeMigrateTabletRequest(request, &body);
-  RETURN_NOT_OK(Call(kMsgMigrateTablet, body, &reply, std::max<int64_t>(timeout_ms_, 60000)));
+  RETURN_NOT_OK(Call(kMsgMigrateTablet, body, &reply, std::max<int64_t>(timeout_ms_, 600000)));
   return DecodeMigrateTabletReply(reply, out);
 }
 
@@ -202,6 +202,39 @@ Status TabletClient::TakeTablet(const LoadTabletRequest& request, TabletStatusIn
   RETURN_NOT_OK(DecodeTabletStatusInfo(reply, &info));
   if (status) *status = std::move(info);
   return Status::OK();
+}
+
+Status TabletClient::ListTabletFiles(const ListTabletFilesRequest& request,
+                                     ListTabletFilesReply* out) {
+  std::string body, reply;
+  EncodeListTabletFilesRequest(request, &body);
+  RETURN_NOT_OK(Call(kMsgListTabletFiles, body, &reply));
+  return DecodeListTabletFilesReply(reply, out);
+}
+
+Status TabletClient::ReadTabletChunk(const ReadTabletChunkRequest& request, std::string* data) {
+  std::string body, reply;
+  EncodeReadTabletChunkRequest(request, &body);
+  RETURN_NOT_OK(Call(kMsgReadTabletChunk, body, &reply));
+  Decoder d(reply);
+  d.GetLengthPrefixed(data, kMaxChunkBytes);
+  return d.status("ReadTabletChunk reply");
+}
+
+Status TabletClient::PrepareTake(const CopyTabletRequest& request, CopyTabletReply* out,
+                                 int64_t timeout_ms) {
+  std::string body, reply;
+  EncodeCopyTabletRequest(request, &body);
+  RETURN_NOT_OK(Call(kMsgPrepareTake, body, &reply, timeout_ms));
+  return DecodeCopyTabletReply(reply, out);
+}
+
+Status TabletClient::FinishTake(const CopyTabletRequest& request, CopyTabletReply* out,
+                                int64_t timeout_ms) {
+  std::string body, reply;
+  EncodeCopyTabletRequest(request, &body);
+  RETURN_NOT_OK(Call(kMsgFinishTake, body, &reply, timeout_ms));
+  return DecodeCopyTabletReply(reply, out);
 }
 
 Status TabletClient::Ping() {

@@ -80,6 +80,13 @@ class TabletClient {
 
   // ---- 3c migration (server role, tabletd -> tabletd) -----------------------
   Status TakeTablet(const LoadTabletRequest& request, TabletStatusInfo* status = nullptr);
+  Status ListTabletFiles(const ListTabletFilesRequest& request, ListTabletFilesReply* reply);
+  Status ReadTabletChunk(const ReadTabletChunkRequest& request, std::string* data);
+  // Long-running (bulk copy): timeout_ms applies to the whole call.
+  Status PrepareTake(const CopyTabletRequest& request, CopyTabletReply* reply,
+                     int64_t timeout_ms = 600000);
+  Status FinishTake(const CopyTabletRequest& request, CopyTabletReply* reply,
+                    int64_t timeout_ms = 600000);
 
   // ---- control ----------------------------------------------------------------
   Status Ping();
