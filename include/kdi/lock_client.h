@@ -29,7 +29,9 @@
 // Threading: LockSession and LockHandle are thread-safe; any thread may call any
 // method, blocking calls block only the caller. Event callbacks run on the
 // session's event thread, in the order lockd produced the events, one at a time;
-// they must not block for long, and must not destroy the session.
+// they must not block for long, and must not Close() or destroy the session
+// (hand that to another thread). A handle's destructor closes it at the
+// service and may block up to op_timeout_ms when the service is unreachable.
 #ifndef KDI_LOCK_CLIENT_H_
 #define KDI_LOCK_CLIENT_H_
 
