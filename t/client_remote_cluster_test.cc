@@ -7,7 +7,10 @@
 // cell exactly once.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
 #include <memory>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -23,8 +26,11 @@ namespace {
 
 class RemoteClusterTest : public ::testing::Test {
  protected:
-  void StartCluster(int tablet_servers) {
+  void StartCluster(int tablet_servers, std::vector<std::string> tabletd_args = {},
+                    std::vector<std::string> master_args = {}) {
     test::MiniClusterOptions o;
+    o.tabletd_args = std::move(tabletd_args);
+    o.master_args = std::move(master_args);
     o.num_tablet_servers = tablet_servers;
     o.shared_data_root = true;
     o.log_level = "info";
@@ -154,6 +160,105 @@ TEST_F(RemoteClusterTest, ServerFailureIsInvisibleToTheApplication) {
   for (size_t i = 1; i < got.size(); i++) {
     ASSERT_TRUE(CellKeyLess(got[i - 1], got[i])) << i;
   }
+}
+
+// The acceptance test of issue 6: writes and a scan running while the table
+// splits (tiny split threshold), tablets move (balancer) and a server is
+// killed: the application sees no error, and the scan returns every cell
+// exactly once, in order.
+TEST_F(RemoteClusterTest, ScanWhileSplittingMovingAndKilling) {
+  StartCluster(3, {"--tabletd_split_size_mb=6", "--tabletd_split_check_interval_ms=300"},
+               {"--masterd_balance=true", "--masterd_balance_interval_ms=500"});
+  CreateTable("chaos", {});
+  std::unique_ptr<Table> t;
+  ASSERT_OK(Table::Open(Uri("chaos", "&timeout_ms=120000"), &t));
+  auto* remote = dynamic_cast<client::RemoteTable*>(t.get());
+  ASSERT_NE(remote, nullptr);
+  const int kRows = 6000;
+  std::string value(1000, 'v');
+  char row[32];
+  for (int i = 0; i < kRows; i++) {
+    snprintf(row, sizeof(row), "row%06d", i);
+    ASSERT_OK(t->Set(row, "w:v", 1, value));
+  }
+  ASSERT_OK(t->Sync());
+
+  // Wait (bounded) until the table has split at least once.
+  std::unique_ptr<lock::LockSession> session;
+  ASSERT_OK(cluster_->OpenLockSession(&session));
+  size_t tablets = 0;
+  for (int i = 0; i < 200 && tablets < 2; i++) {
+    std::unique_ptr<lock::LockHandle> h;
+    std::vector<std::string> names;
+    if (session->Open("/kdi/tablets/chaos", lock::kRead, 0, &h).ok() &&
+        h->ReadDirectory(&names).ok()) {
+      tablets = names.size();
+    }
+    if (tablets < 2) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_GE(tablets, 2u) << "the table never split";
+
+  TableOptions small;
+  small.scan_page_cells = 50;
+  std::unique_ptr<Table> reader;
+  ASSERT_OK(Table::Open(Uri("chaos", "&timeout_ms=120000"), small, &reader));
+  std::unique_ptr<CellStream> s;
+  ASSERT_OK(reader->Scan("", &s));
+  std::vector<std::string> seen;
+  Cell c;
+  bool killed = false;
+  bool victim_from_cache = false;
+  while (s->Next(&c)) {
+    seen.push_back(c.row);
+    if (seen.size() % 100 == 0) {
+      // Keep the table changing under the scan: more splits.
+      for (int k = 0; k < 20; k++) {
+        snprintf(row, sizeof(row), "row%06d-x%zu", kRows, seen.size() + k);
+        ASSERT_OK(t->Set(std::string("zz") + row, "w:v", 1, value));
+      }
+    }
+    if (!killed && seen.size() == kRows / 2) {
+      // Kill the server the scan will need next (as the reader's cache says).
+      auto* rr = dynamic_cast<client::RemoteTable*>(reader.get());
+      client::TabletLocation loc;
+      int victim = 2;
+      victim_from_cache = false;
+      snprintf(row, sizeof(row), "row%06d", kRows * 3 / 4);
+      if (rr->location_cache()->Find("chaos", row, &loc)) {
+        for (int k = 0; k < cluster_->num_tablet_servers(); k++) {
+          if (cluster_->tablet_server(k)->address() == loc.server) {
+            victim = k;
+            victim_from_cache = true;
+          }
+        }
+      }
+      ASSERT_OK(cluster_->tablet_server(victim)->Kill());
+      killed = true;
+    }
+  }
+  ASSERT_OK(s->status());
+  ASSERT_TRUE(killed);
+  // Rows written before the scan: each exactly once, in order.
+  std::vector<std::string> original;
+  for (const std::string& r : seen) {
+    if (r.rfind("zz", 0) != 0) original.push_back(r);
+  }
+  ASSERT_EQ(original.size(), static_cast<size_t>(kRows));
+  for (int i = 0; i < kRows; i++) {
+    snprintf(row, sizeof(row), "row%06d", i);
+    ASSERT_EQ(original[i], row);
+  }
+  for (size_t i = 1; i < seen.size(); i++) ASSERT_LT(seen[i - 1], seen[i]);
+  ASSERT_OK(t->Sync());
+  client::RemoteStatsSnapshot st = remote->stats();
+  RecordProperty("writer_retries", static_cast<int>(st.retries));
+  auto* rr = dynamic_cast<client::RemoteTable*>(reader.get());
+  RecordProperty("scan_restarts", static_cast<int>(rr->stats().scan_restarts));
+  EXPECT_GE(st.retries, 1u) << "the writer never had to follow a split or move";
+  if (victim_from_cache) {
+    EXPECT_GE(rr->stats().scan_restarts, 1u) << "the scan never met the killed server";
+  }
+  ASSERT_OK(session->Close());
 }
 
 }  // namespace
