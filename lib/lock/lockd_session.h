@@ -1,8 +1,8 @@
 // LockdSession: the lockd implementation of kdi::lock::LockSession (see
 // kdi/lock_client.h for the contract) over an rpc::Channel.
 //
-// Threads: a keepalive thread sends KeepAlive long polls back to back (lockd
-// holds each up to lease/3 unless events arrive) and tracks the lease: the
+// Threads: a keepalive thread sends KeepAlive long polls back to back (each
+// held by lockd up to lease/6 unless events arrive) and tracks the lease: the
 // local lease end is (time the poll was *sent*) + (lease lockd granted), which
 // can only be earlier than lockd's own view. With less than lease/4 left and
 // no answer, the session is in jeopardy; a later answer makes it safe again;
