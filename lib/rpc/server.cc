@@ -88,8 +88,23 @@ class ReplyQueue {
     bool wake = items_.empty();  // otherwise a wakeup is already pending
     items_.push_back(Item{conn_id, std::move(frame)});
     l.unlock();
+    if (!wake) return;
+    if (t_io_queue == this) {
+      // The I/O thread itself (a kLoop handler): activating an event of its
+      // own base costs no system call, unlike the eventfd.
+      event_active(local_wakeup_, EV_READ, 0);
+      return;
+    }
     // Outside mu_, or the woken I/O thread would block on it at once.
-    if (wake) wakeup_.Notify();
+    wakeup_.Notify();
+  }
+
+  // On the I/O thread, before the loop runs: marks the thread as this queue's
+  // and names the event it activates for its own pushes (valid while the loop
+  // runs; only the I/O thread uses it).
+  void BindIoThread(event* local_wakeup) {
+    t_io_queue = this;
+    local_wakeup_ = local_wakeup;
   }
 
   // I/O thread.
@@ -111,7 +126,11 @@ class ReplyQueue {
   std::vector<Item> items_;  // guarded by mu_
   bool closed_ = false;      // guarded by mu_
   LoopWakeup wakeup_;
+  event* local_wakeup_ = nullptr;  // I/O thread only
+  static thread_local ReplyQueue* t_io_queue;
 };
+
+thread_local ReplyQueue* ReplyQueue::t_io_queue = nullptr;
 
 // What a Responder needs of its connection; lives as long as the longest of
 // the connection and its responders.
@@ -213,6 +232,7 @@ class Server::Impl {
   static void EventCb(bufferevent* bev, short what, void* arg);
   static void TimerCb(evutil_socket_t, short, void* arg);
   static void WakeupCb(void* arg);
+  static void LocalWakeupCb(evutil_socket_t, short, void* arg);
   static void StopCb(evutil_socket_t, short, void* arg);
 
   void RunLoop();
@@ -242,6 +262,7 @@ class Server::Impl {
   event_base* base_ = nullptr;
   evconnlistener* listener_ = nullptr;
   event* stop_ = nullptr;  // activated by Stop(): breaks the loop from inside
+  event* local_wakeup_ = nullptr;  // replies pushed by the I/O thread itself
   std::shared_ptr<ReplyQueue> replies_;
   WorkerPool workers_;
   std::thread io_thread_;
@@ -257,7 +278,6 @@ class Server::Impl {
   };
   std::unordered_map<int, Linger*> lingering_;  // I/O thread, by fd
   uint64_t next_conn_id_ = 1;                  // I/O thread
-  std::vector<ReplyQueue::Item> reply_batch_;  // I/O thread, reused
 
   std::mutex state_mu_;  // serializes Start/Stop
   bool started_ = false;
@@ -306,6 +326,7 @@ Status Server::Impl::Start() {
     return ws;
   }
   stop_ = event_new(base_, -1, 0, &Impl::StopCb, this);
+  local_wakeup_ = event_new(base_, -1, 0, &Impl::LocalWakeupCb, this);
   workers_.Start(opts_.worker_threads);
   started_ = true;
   io_thread_ = std::thread([this] { RunLoop(); });
@@ -330,12 +351,15 @@ void Server::Impl::Stop() {
   replies_->wakeup()->DetachEvent();
   event_free(stop_);
   stop_ = nullptr;
+  event_free(local_wakeup_);
+  local_wakeup_ = nullptr;
   event_base_free(base_);
   base_ = nullptr;
   KDI_LOG(INFO, opts_.name.c_str()) << "stopped listening on " << address_;
 }
 
 void Server::Impl::RunLoop() {
+  replies_->BindIoThread(local_wakeup_);
   event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY);
   // bufferevent_free() finishes (closes the socket, frees the SSL) in deferred
   // callbacks: let them run, or the sockets of the last connections would stay
@@ -612,10 +636,16 @@ void Server::Impl::WakeupCb(void* arg) {
   static_cast<Impl*>(arg)->DeliverReplies();
 }
 
+void Server::Impl::LocalWakeupCb(evutil_socket_t, short, void* arg) {
+  static_cast<Impl*>(arg)->DeliverReplies();
+}
+
 void Server::Impl::DeliverReplies() {
-  reply_batch_.clear();
-  replies_->Take(&reply_batch_);
-  for (auto& item : reply_batch_) {
+  // A local batch: delivering may resume a connection, whose reading may run
+  // a kLoop handler that replies and delivers again (recursively).
+  std::vector<ReplyQueue::Item> batch;
+  replies_->Take(&batch);
+  for (auto& item : batch) {
     auto it = conns_.find(item.conn_id);
     if (it == conns_.end()) continue;  // connection gone: drop the reply
     Conn* c = it->second;
@@ -624,7 +654,6 @@ void Server::Impl::DeliverReplies() {
     AddFrame(bufferevent_get_output(c->bev), std::move(item.frame));
     if (c->read_paused) MaybeResume(c);
   }
-  reply_batch_.clear();
 }
 
 void Server::Impl::Close(Conn* c) {
