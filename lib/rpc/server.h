@@ -10,6 +10,10 @@
 // queue and an eventfd-style wakeup. Requests on one connection are pipelined:
 // they may complete out of order; the request id matches them up.
 //
+// Backpressure: a connection is not read while 4096 of its requests are in
+// handlers or 64 MiB of its replies wait to be written. A Responder may outlive
+// the Server; replies after Stop() are dropped. See doc/rpc.md.
+//
 // Security: only peers with a certificate from the cluster CA get past the TLS
 // handshake; each handler names the roles allowed to call it and others get
 // PermissionDenied without the handler running. A malformed frame gets a
@@ -80,7 +84,8 @@ class Server {
   void Register(uint16_t type, Handler handler, Dispatch dispatch = Dispatch::kWorker,
                 RoleSet roles = RoleSet::Any());
 
-  // Binds, starts the I/O thread and the workers.
+  // Binds, starts the I/O thread and the workers. A Server is started once; to
+  // serve again after Stop(), make a new one (the port may be reused).
   Status Start();
   // Stops accepting, closes connections, joins all threads. Handlers running in
   // workers finish; replies after Stop are dropped. Idempotent.
