@@ -28,6 +28,16 @@ std::string Shown(std::string_view s) {
   return "\"" + out + "\"";
 }
 
+// A write that raced with a split reaches a frozen tablet: the storage says
+// NotServing, but the tablet is still ours and writable again (as its children)
+// once the master commits, so tell the client to retry rather than re-locate.
+Status SplitAware(const Status& s, const ServedTablet* t) {
+  if (s.IsNotServing() && (t->frozen.load() || t->splitting.load())) {
+    return Status::ServiceUnavailable(s.message() + " (split in progress; retry)");
+  }
+  return s;
+}
+
 }  // namespace
 
 Status ValidateRowMutation(const RowMutation& rm, const storage::TabletMeta& meta,
@@ -103,7 +113,10 @@ void TableService::HandleApply(std::string body, rpc::ResponderPtr r) {
   }
   client::ApplyReply reply;
   s = use.tablet()->Apply(req.rows, &reply.revision);
-  if (!s.ok()) return r->Reply(s.CloneAndPrepend("applying to " + req.tablet.ToString()));
+  if (!s.ok()) {
+    return r->Reply(SplitAware(s, use.served()).CloneAndPrepend("applying to " +
+                                                                 req.tablet.ToString()));
+  }
   use.served()->cells_written += cells;
   std::string out;
   client::EncodeApplyReply(reply, &out);
@@ -125,7 +138,7 @@ void TableService::HandleConditionalApply(std::string body, rpc::ResponderPtr r)
   if (!s.ok()) return r->Reply(s);
   client::ApplyReply reply;
   s = use.tablet()->ApplyIf(req.conditions, req.mutation, &reply.revision);
-  if (!s.ok()) return r->Reply(s);
+  if (!s.ok()) return r->Reply(SplitAware(s, use.served()));
   use.served()->cells_written += req.mutation.mutations().size();
   std::string out;
   client::EncodeApplyReply(reply, &out);
