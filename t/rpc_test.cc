@@ -315,6 +315,29 @@ TEST(FrameCompressionTest, IncompressibleBodiesAreSentAsIs) {
   EXPECT_TRUE(body == text);
 }
 
+TEST_F(RpcTest, StartErrorsAreClear) {
+  StartServer();
+  ServerOptions so;
+  so.tls = certs_.ServerTls();
+  so.listen_address = server_->address();
+  Server second(so);
+  Status s = second.Start();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("Address already in use"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find(server_->address()), std::string::npos) << s.ToString();
+
+  so.listen_address = "127.0.0.1";
+  Server no_port(so);
+  s = no_port.Start();
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+
+  so.listen_address = "127.0.0.1:0";
+  so.tls = certs_.ClientTls();  // not a server context
+  Server wrong_ctx(so);
+  s = wrong_ctx.Start();
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+}
+
 TEST_F(RpcTest, ConnectionLimit) {
   ServerOptions so;
   so.tls = certs_.ServerTls();
