@@ -554,3 +554,46 @@ TEST_F(TabletTest, CompactionAcrossChunkBoundariesKeepsExactlyMaxVersions) {
 }
 
 }  // namespace kdi::storage
+
+namespace kdi::storage {
+
+// Real Berkeley DB I/O failing underneath (not just the tablet's fault points).
+TEST_F(TabletTest, BerkeleyDbWriteAndSyncFailuresLoseNothingAcknowledged) {
+  InstallBdbIoFaultHooks();
+  struct Disarm {
+    ~Disarm() { DisarmBdbIoFaults(); }
+  } disarm;
+  auto t = Make();
+  ASSERT_OK(Set(t.get(), "a", "f:a", 1, "synced"));
+  ASSERT_OK(t->Sync());
+  ASSERT_OK(Set(t.get(), "b", "f:a", 1, "acknowledged"));
+  ArmBdbIoFault(BdbIoOp::kSync, ENOSPC, -1);
+  Status s = t->Sync();
+  EXPECT_FALSE(s.ok());
+  DisarmBdbIoFaults();
+  EXPECT_EQ(s.code(), Status::Code::kResourceExhausted) << s.ToString();
+  // A failed fsync may have lost the kernel's copy of the log: the tablet
+  // refuses to pretend later syncs or writes are safe until it is reopened.
+  EXPECT_FALSE(t->Sync().ok());
+  EXPECT_FALSE(Set(t.get(), "z", "f:a", 1, "v").ok());
+  // Whatever state the environment is in now, a reopen recovers every
+  // acknowledged write.
+  (void)t->Close();
+  t.reset();
+  std::unique_ptr<Tablet> again;
+  ASSERT_OK(Tablet::Open(dir_.Join("t"), options_, &again));
+  EXPECT_EQ(Render(ScanAll(again.get())), (V{"a|f:a|1|synced", "b|f:a|1|acknowledged"}));
+  // A write that cannot reach the log fails and is not half-applied.
+  ArmBdbIoFault(BdbIoOp::kWrite, EIO, -1);
+  std::string big(1 << 20, 'x');  // overflows the log buffer, forcing writes
+  s = again->Apply({RowMutation("c").Set("f:a", 1, big).Set("f:b", 1, "y")}, nullptr);
+  DisarmBdbIoFaults();
+  EXPECT_FALSE(s.ok());
+  (void)again->Close();
+  again.reset();
+  ASSERT_OK(Tablet::Open(dir_.Join("t"), options_, &again));
+  auto cells = ScanAll(again.get());
+  EXPECT_EQ(Render(cells), (V{"a|f:a|1|synced", "b|f:a|1|acknowledged"}));
+}
+
+}  // namespace kdi::storage

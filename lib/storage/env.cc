@@ -7,6 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <db.h>
+
+#include <atomic>
 #include <cerrno>
 #include <filesystem>
 #include <map>
@@ -284,6 +287,70 @@ Status FaultInjectionEnv::SyncPath(const std::string& path) {
 Status FaultInjectionEnv::LockFile(const std::string& path, std::unique_ptr<FileLock>* lock) {
   RETURN_NOT_OK(FileFault());
   return target_->LockFile(path, lock);
+}
+
+namespace {
+
+struct BdbFault {
+  std::atomic<int> err{0};
+  std::atomic<int> count{0};  // < 0: forever
+};
+BdbFault g_bdb_faults[2];
+
+bool TakeFault(BdbIoOp op) {
+  BdbFault& f = g_bdb_faults[static_cast<int>(op)];
+  int c = f.count.load();
+  while (c != 0) {
+    if (c < 0) return true;
+    if (f.count.compare_exchange_weak(c, c - 1)) return true;
+  }
+  return false;
+}
+
+ssize_t HookWrite(int fd, const void* buf, size_t n) {
+  if (TakeFault(BdbIoOp::kWrite)) {
+    errno = g_bdb_faults[0].err.load();
+    return -1;
+  }
+  return write(fd, buf, n);
+}
+
+ssize_t HookPwrite(int fd, const void* buf, size_t n, off_t off) {
+  if (TakeFault(BdbIoOp::kWrite)) {
+    errno = g_bdb_faults[0].err.load();
+    return -1;
+  }
+  return pwrite(fd, buf, n, off);
+}
+
+// Berkeley DB takes a non-zero return of its fsync hook as the error number.
+int HookFsync(int fd) {
+  if (TakeFault(BdbIoOp::kSync)) {
+    errno = g_bdb_faults[1].err.load();
+    return errno;
+  }
+  return fdatasync(fd) == 0 ? 0 : errno;
+}
+
+}  // namespace
+
+void InstallBdbIoFaultHooks() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    db_env_set_func_write(HookWrite);
+    db_env_set_func_pwrite(HookPwrite);
+    db_env_set_func_fsync(HookFsync);
+  });
+}
+
+void ArmBdbIoFault(BdbIoOp op, int err, int count) {
+  BdbFault& f = g_bdb_faults[static_cast<int>(op)];
+  f.err = err;
+  f.count = count;
+}
+
+void DisarmBdbIoFaults() {
+  for (BdbFault& f : g_bdb_faults) f.count = 0;
 }
 
 }  // namespace kdi::storage

@@ -62,6 +62,17 @@ class Env {
   virtual Status CheckFault(FaultPoint point, const std::string& where) { return Status::OK(); }
 };
 
+// Berkeley DB I/O fault hooks (tests only). Berkeley DB's replaceable system
+// calls (db_env_set_func_write/pwrite/fsync) are process-wide, so these are too:
+// once installed, every Berkeley DB environment in the process writes and syncs
+// through them; while armed, the next `count` writes/syncs (count < 0: all) fail
+// with errno `err` (e.g. ENOSPC, EIO). Disarmed they forward to the system call.
+// Install before opening environments; installing twice is harmless.
+enum class BdbIoOp { kWrite, kSync };
+void InstallBdbIoFaultHooks();
+void ArmBdbIoFault(BdbIoOp op, int err, int count);
+void DisarmBdbIoFaults();
+
 // Forwards everything to a target Env and fails chosen operations on demand.
 // Thread-safe.
 class FaultInjectionEnv : public Env {

@@ -236,9 +236,13 @@ Status Tablet::Close() {
     impl->lock.reset();
     return Status::OK();
   }
-  Status s;
-  int rc = impl->dbenv->log_flush(impl->dbenv, nullptr);
-  if (rc != 0) s = impl->BdbError(rc, "flushing log at close");
+  // A poisoned tablet is closed without flushing or checkpointing: recovery at
+  // the next open must work from what is really on disk.
+  Status s = impl->Poisoned();
+  if (s.ok()) {
+    int rc = impl->dbenv->log_flush(impl->dbenv, nullptr);
+    if (rc != 0) s = impl->BdbError(rc, "flushing log at close");
+  }
   if (s.ok()) s = impl->CheckpointLocked();
   CloseEnvironment(impl);
   impl->lock.reset();
@@ -430,6 +434,7 @@ Status Tablet::ApplyInternal(const std::vector<Condition>* conditions,
   if (impl->frozen) {
     return Status::NotServing("tablet " + dir_ + " was split; write to its children");
   }
+  RETURN_NOT_OK(impl->Poisoned());
   TabletMeta meta = impl->MetaCopy();
   std::vector<Op> ops;
   RETURN_NOT_OK(PrepareBatch(batch, meta, impl->options.max_value_bytes, dir_, &ops));
@@ -486,6 +491,7 @@ Status Tablet::Sync() {
   std::unique_lock<std::mutex> l(impl->sync_mu);
   uint64_t target = impl->commits;
   for (;;) {
+    if (!impl->poisoned.ok()) return impl->poisoned;
     if (impl->synced >= target) return Status::OK();
     if (!impl->flushing) break;
     impl->sync_cv.wait(l);
@@ -495,12 +501,19 @@ Status Tablet::Sync() {
   uint64_t covering = impl->commits;
   l.unlock();
   Status s = impl->env->CheckFault(FaultPoint::kSyncFlush, dir_);
+  bool poison = false;
   if (s.ok()) {
     int rc = impl->dbenv->log_flush(impl->dbenv, nullptr);
-    if (rc != 0) s = impl->BdbError(rc, "flushing log");
+    if (rc != 0) {
+      s = impl->BdbError(rc, "flushing log");
+      poison = true;
+    }
   }
   l.lock();
   impl->flushing = false;
+  if (poison) {
+    impl->poisoned = s.CloneAndPrepend("log flush failed earlier; reopen the tablet");
+  }
   if (s.ok() && covering > impl->synced) impl->synced = covering;
   impl->sync_cv.notify_all();
   l.unlock();

@@ -80,6 +80,16 @@ struct Tablet::Impl {
   uint64_t commits = 0;  // GUARDED_BY(sync_mu)
   uint64_t synced = 0;   // GUARDED_BY(sync_mu)
   bool flushing = false;  // GUARDED_BY(sync_mu)
+  // Set when a log flush failed inside Berkeley DB: the kernel may have dropped
+  // the unflushed log pages, so a later "successful" fsync proves nothing. Every
+  // write and sync then fails until the tablet is reopened (recovery reads what
+  // really is on disk).
+  Status poisoned;  // GUARDED_BY(sync_mu)
+
+  Status Poisoned() {
+    std::lock_guard<std::mutex> l(sync_mu);
+    return poisoned;
+  }
 
   std::mutex err_mu;
   std::string last_error;  // GUARDED_BY(err_mu): last Berkeley DB message
