@@ -131,6 +131,33 @@ TEST(KdicliTest, ConfigurationErrorsExitTwoAndNameTheFile) {
   EXPECT_EQ(-1, Mode(dir.Join("ca/ca.key")));
 }
 
+// The sample installed as $(sysconfdir)/kdi/kdi.conf is a valid configuration,
+// also with its example lines uncommented.
+TEST(KdicliTest, SampleConfigIsValid) {
+  const char* src = std::getenv("KDI_SRC_DIR");
+  std::string sample = std::string(src && *src ? src : ".") + "/doc/kdi.conf.sample";
+  test::TempDir dir;
+  ProgramResult r = Kdicli({"-c", sample, "ca", "init", dir.Join("ca1")});
+  EXPECT_EQ(0, r.exit_code) << r.err;
+  std::ifstream in(sample);
+  ASSERT_TRUE(in.good()) << sample;
+  std::string line, text;
+  int uncommented = 0;
+  while (std::getline(in, line)) {
+    // "#key = value" lines are examples; "# text" lines are prose.
+    if (line.size() > 1 && line[0] == '#' && line[1] != ' ' && line.find(" = ") != std::string::npos) {
+      line = line.substr(1);
+      uncommented++;
+    }
+    text += line + "\n";
+  }
+  EXPECT_GE(uncommented, 8);
+  std::string conf = dir.Join("kdi.conf");
+  std::ofstream(conf) << text;
+  r = Kdicli({"-c", conf, "ca", "init", dir.Join("ca2")});
+  EXPECT_EQ(0, r.exit_code) << r.err;
+}
+
 TEST(KdicliTest, CaInitAndIssueWritePrivateKeysWithMode0600) {
   test::TempDir dir;
   std::string ca = dir.Join("ca");
