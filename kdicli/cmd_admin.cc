@@ -1,0 +1,256 @@
+// kdicli admin views and table meta, through masterd's 2a interface
+// (lib/client/meta_client.h; the master is found through /kdi/master):
+//   tables | describe TABLE | tablets TABLE | servers | fsck [--repair]
+//   create TABLE --family SPECS [--split ROWS] [ROW...] | drop TABLE
+//   alter TABLE [--add SPECS] [--remove NAMES] [--force]
+// Documented in kdicli(1). Exit codes: 0 ok (fsck: no problem), 1 failure (fsck:
+// problems found), 2 usage.
+#include <cinttypes>
+#include <cstdio>
+#include <ctime>
+#include <iomanip>
+#include <memory>
+#include <sstream>
+
+#include "kdi/lock_client.h"
+#include "kdicli/command.h"
+#include "lib/client/meta_client.h"
+#include "lib/client/meta_layout.h"
+#include "lib/rpc/tls.h"
+
+namespace kdi::cli {
+namespace {
+
+// A MetaClient over a lock session, both owned.
+struct Admin {
+  std::unique_ptr<lock::LockSession> session;
+  std::unique_ptr<meta::MetaClient> client;
+  ~Admin() {
+    client.reset();
+    if (session) (void)session->Close();
+  }
+};
+
+Status Connect(Context* ctx, Admin* a) {
+  lock::LockSessionOptions o;
+  RETURN_NOT_OK(ctx->LockdAddress(&o.service));
+  rpc::TlsOptions tls;
+  RETURN_NOT_OK(ctx->ClientTls(&tls));
+  o.tls_ca_file = tls.ca_file;
+  o.tls_cert_file = tls.cert_file;
+  o.tls_key_file = tls.key_file;
+  RETURN_NOT_OK_PREPEND(lock::OpenLockSession(o, &a->session), "connecting to lockd " + o.service);
+  std::shared_ptr<rpc::TlsContext> ctx_tls;
+  RETURN_NOT_OK(rpc::TlsContext::CreateClient(tls, &ctx_tls));
+  meta::MetaClient::Options mo;
+  mo.lock_session = a->session.get();
+  mo.tls = ctx_tls;
+  mo.retry_ms = 15000;
+  a->client = std::make_unique<meta::MetaClient>(mo);
+  return Status::OK();
+}
+
+std::vector<std::string> SplitList(const std::string& s, const char* seps) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i <= s.size()) {
+    size_t j = s.find_first_of(seps, i);
+    if (j == std::string::npos) j = s.size();
+    if (j > i) out.push_back(s.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+std::string Row(const std::string& r, const char* inf) {
+  return r.empty() ? inf : "\"" + meta::EscapeBytes(r) + "\"";
+}
+
+std::string Time(int64_t us) {
+  if (us == 0) return "-";
+  time_t secs = static_cast<time_t>(us / 1000000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+int RunTables(Context* ctx) {
+  std::vector<std::string> args;
+  int rc;
+  if (!ctx->Parse(&args, &rc)) return rc;
+  if (!args.empty()) return ctx->UsageError("takes no arguments");
+  Admin a;
+  Status s = Connect(ctx, &a);
+  std::vector<std::string> names;
+  if (s.ok()) s = a.client->ListTables(&names);
+  if (!s.ok()) return ctx->Fail(s);
+  for (const auto& n : names) ctx->out() << n << "\n";
+  return kExitOk;
+}
+
+int RunDescribe(Context* ctx) {
+  std::vector<std::string> args;
+  int rc;
+  if (!ctx->Parse(&args, &rc)) return rc;
+  if (args.size() != 1) return ctx->UsageError("expected one TABLE");
+  Admin a;
+  Status s = Connect(ctx, &a);
+  meta::TableInfo info;
+  if (s.ok()) s = a.client->DescribeTable(args[0], &info);
+  if (!s.ok()) return ctx->Fail(s);
+  ctx->out() << "table: " << info.name << "\n";
+  for (const auto& f : info.schema.families()) ctx->out() << "family: " << f.ToString() << "\n";
+  ctx->out() << "tablets: " << info.num_tablets << " (" << info.num_assigned << " assigned)\n";
+  return kExitOk;
+}
+
+int RunTablets(Context* ctx) {
+  std::vector<std::string> args;
+  int rc;
+  if (!ctx->Parse(&args, &rc)) return rc;
+  if (args.size() != 1) return ctx->UsageError("expected one TABLE");
+  Admin a;
+  Status s = Connect(ctx, &a);
+  std::vector<meta::TabletInfo> tablets;
+  if (s.ok()) s = a.client->ListTablets(args[0], &tablets);
+  if (!s.ok()) return ctx->Fail(s);
+  ctx->out() << "ID\tSTART\tEND\tSTATE\tSERVER\tSIZE\tSINCE\n";
+  for (const auto& t : tablets) {
+    const meta::TabletMeta& m = t.meta;
+    ctx->out() << m.id << "\t" << Row(m.start_row, "-inf") << "\t" << Row(m.end_row, "+inf")
+               << "\t" << meta::TabletStateName(m.state)
+               << (m.reason.empty() ? "" : " (" + m.reason + ")") << "\t"
+               << (m.server.empty() ? "-" : m.server) << "\t" << t.size_bytes << "\t"
+               << Time(m.since_us) << "\n";
+  }
+  return kExitOk;
+}
+
+int RunServers(Context* ctx) {
+  std::vector<std::string> args;
+  int rc;
+  if (!ctx->Parse(&args, &rc)) return rc;
+  if (!args.empty()) return ctx->UsageError("takes no arguments");
+  Admin a;
+  Status s = Connect(ctx, &a);
+  std::vector<meta::ServerInfo> servers;
+  if (s.ok()) s = a.client->ListServers(&servers);
+  if (!s.ok()) return ctx->Fail(s);
+  ctx->out() << "ADDRESS\tLIVE\tDATA\tTABLETS\tAPPLIES/S\tSCANS/S\tRSS\tLAST_KEEPALIVE\n";
+  for (const auto& v : servers) {
+    ctx->out() << v.address << "\t" << (v.live ? "yes" : "no") << "\t"
+               << (v.shared_data ? "shared" : "local") << "\t" << v.tablets << "\t"
+               << v.applies_per_sec << "\t" << v.scans_per_sec << "\t" << v.rss_bytes << "\t"
+               << Time(v.last_keepalive_us) << "\n";
+  }
+  return kExitOk;
+}
+
+int RunFsck(Context* ctx) {
+  std::vector<std::string> args;
+  int rc;
+  ctx->flags()->AddBool("repair", false, "fix what can be fixed safely (admin role)");
+  if (!ctx->Parse(&args, &rc)) return rc;
+  if (!args.empty()) return ctx->UsageError("takes no arguments");
+  Admin a;
+  Status s = Connect(ctx, &a);
+  meta::FsckReply reply;
+  if (s.ok()) s = a.client->Fsck(ctx->flags()->GetBool("repair"), &reply);
+  if (!s.ok()) return ctx->Fail(s);
+  for (const auto& l : reply.lines) ctx->out() << l << "\n";
+  if (reply.problems > 0) {
+    ctx->out() << reply.problems << " problem(s), " << reply.repaired << " repaired\n";
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+int RunCreate(Context* ctx) {
+  std::vector<std::string> args;
+  int rc;
+  ctx->flags()->AddString("family", "", "column families: \"NAME[:versions=N][:ttl=S][:compress=zlib] ...\"")
+      .ValueName("SPECS");
+  ctx->flags()->AddString("split", "", "initial split rows, comma-separated").ValueName("ROWS");
+  if (!ctx->Parse(&args, &rc)) return rc;
+  if (args.empty()) return ctx->UsageError("expected TABLE");
+  meta::CreateTableRequest req;
+  req.name = args[0];
+  const std::string& fams = ctx->flags()->GetString("family");
+  if (fams.empty()) return ctx->UsageError("--family is required (e.g. --family 'cf:versions=3')");
+  Status s = Schema::Parse(fams, &req.schema);
+  if (!s.ok()) return ctx->UsageError(s.message());
+  req.split_rows = SplitList(ctx->flags()->GetString("split"), ",");
+  req.split_rows.insert(req.split_rows.end(), args.begin() + 1, args.end());
+  Admin a;
+  s = Connect(ctx, &a);
+  meta::TableInfo info;
+  if (s.ok()) s = a.client->CreateTable(req, &info);
+  if (!s.ok()) return ctx->Fail(s);
+  ctx->out() << "created table " << info.name << " with " << info.num_tablets << " tablets\n";
+  return kExitOk;
+}
+
+int RunDrop(Context* ctx) {
+  std::vector<std::string> args;
+  int rc;
+  if (!ctx->Parse(&args, &rc)) return rc;
+  if (args.size() != 1) return ctx->UsageError("expected one TABLE");
+  Admin a;
+  Status s = Connect(ctx, &a);
+  if (s.ok()) s = a.client->DeleteTable(args[0]);
+  if (!s.ok()) return ctx->Fail(s);
+  ctx->out() << "deleted table " << args[0] << "\n";
+  return kExitOk;
+}
+
+int RunAlter(Context* ctx) {
+  std::vector<std::string> args;
+  int rc;
+  ctx->flags()->AddString("add", "", "families to add or change: \"SPEC ...\"").ValueName("SPECS");
+  ctx->flags()->AddString("remove", "", "families to remove, comma-separated").ValueName("NAMES");
+  ctx->flags()->AddBool("force", false, "remove families even if they hold data");
+  if (!ctx->Parse(&args, &rc)) return rc;
+  if (args.size() != 1) return ctx->UsageError("expected one TABLE");
+  meta::AlterTableRequest req;
+  req.name = args[0];
+  req.force = ctx->flags()->GetBool("force");
+  for (const auto& spec : SplitList(ctx->flags()->GetString("add"), " \t")) {
+    meta::AlterOp op;
+    Status s = FamilyOptions::Parse(spec, &op.family);
+    if (!s.ok()) return ctx->UsageError(s.message());
+    req.ops.push_back(op);
+  }
+  for (const auto& name : SplitList(ctx->flags()->GetString("remove"), ", ")) {
+    meta::AlterOp op;
+    op.kind = meta::AlterOp::Kind::kRemoveFamily;
+    op.family.name = name;
+    req.ops.push_back(op);
+  }
+  if (req.ops.empty()) return ctx->UsageError("nothing to change: give --add or --remove");
+  Admin a;
+  Status s = Connect(ctx, &a);
+  meta::TableInfo info;
+  if (s.ok()) s = a.client->AlterTable(req, &info);
+  if (!s.ok()) return ctx->Fail(s);
+  ctx->out() << "table " << info.name << ": " << info.schema.ToString() << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace kdi::cli
+
+KDICLI_COMMAND("tables", kdi::cli::RunTables, "", "list the tables (masterd)");
+KDICLI_COMMAND("describe", kdi::cli::RunDescribe, "TABLE", "show a table's schema and tablet count");
+KDICLI_COMMAND("tablets", kdi::cli::RunTablets, "TABLE",
+               "list a table's tablets: range, state, server, size");
+KDICLI_COMMAND("servers", kdi::cli::RunServers, "",
+               "list the tablet servers: liveness, tablets, load, last keepAlive");
+KDICLI_COMMAND("fsck", kdi::cli::RunFsck, "[--repair]",
+               "check META: coverage, assignment, locks; exit 0 only if all hold");
+KDICLI_COMMAND("create", kdi::cli::RunCreate, "TABLE --family SPECS [--split ROWS] [ROW...]",
+               "create a table (admin role)");
+KDICLI_COMMAND("drop", kdi::cli::RunDrop, "TABLE", "delete a table and its data (admin role)");
+KDICLI_COMMAND("alter", kdi::cli::RunAlter, "TABLE [--add SPECS] [--remove NAMES] [--force]",
+               "change a table's column families (admin role)");
