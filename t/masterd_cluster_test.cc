@@ -3,10 +3,30 @@
 // the servers, fsck clean, lockd's tablet locks agree, delete) and bad input
 // (duplicate/unknown table, bad names and split rows, removing a family with
 // data without force, client-role principals writing).
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdio>
+
 #include "t/masterd_cluster_fixture.h"
 
 namespace kdi::test {
 namespace {
+
+// Runs kdicli with the cluster's admin config; returns the exit code and
+// collects stdout+stderr.
+int Kdicli(MiniCluster* c, const std::string& args, std::string* output) {
+  std::string cmd = BuildDir() + "/kdicli/kdicli -c " + c->client_config_path() + " " + args +
+                    " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return -1;
+  output->clear();
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) output->append(buf, n);
+  int st = pclose(p);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
 
 TEST_F(MasterdClusterTest, CreateTableSpreadsTabletsAndFsckPasses) {
   StartCluster();
@@ -38,6 +58,22 @@ TEST_F(MasterdClusterTest, CreateTableSpreadsTabletsAndFsckPasses) {
   RowMutation m("a-row");
   m.Set("cf:x", 1, "v");
   ASSERT_OK(WriteRow(tablets[0].meta.server, "web", tablets[0].meta.id, m));
+
+  // The same through kdicli's admin views.
+  std::string out;
+  EXPECT_EQ(0, Kdicli(cluster_.get(), "fsck", &out)) << out;
+  EXPECT_NE(std::string::npos, out.find("OK")) << out;
+  EXPECT_EQ(0, Kdicli(cluster_.get(), "create web3 --family 'cf:versions=2' --split b,c", &out))
+      << out;
+  EXPECT_EQ(0, Kdicli(cluster_.get(), "tables", &out)) << out;
+  EXPECT_EQ("web\nweb3\n", out);
+  EXPECT_EQ(0, Kdicli(cluster_.get(), "tablets web3", &out)) << out;
+  EXPECT_EQ(4, std::count(out.begin(), out.end(), '\n')) << out;  // header + 3 tablets
+  EXPECT_EQ(0, Kdicli(cluster_.get(), "servers", &out)) << out;
+  EXPECT_EQ(1, Kdicli(cluster_.get(), "create web3 --family cf", &out)) << out;
+  EXPECT_NE(std::string::npos, out.find("already exists")) << out;
+  EXPECT_EQ(2, Kdicli(cluster_.get(), "create web4", &out)) << out;
+  EXPECT_EQ(0, Kdicli(cluster_.get(), "drop web3", &out)) << out;
 
   ASSERT_OK(admin_->DeleteTable("web"));
   ASSERT_OK(admin_->ListTables(&names));
