@@ -70,7 +70,7 @@ bench b16       --target usertable --baseline "$base" --workload b $common --ops
 bench a16       --target usertable --baseline "$base" --workload a $common --ops "$OPS" --threads "$THREADS"
 bench f16       --target usertable --baseline "$base" --workload f $common --ops "$OPS" --threads "$THREADS"
 bench d16       --target usertable --baseline "$base" --workload d $common --ops "$OPS" --threads "$THREADS"
-bench e16       --target usertable --baseline "$base" --workload e $common --ops $((OPS / 10)) --threads "$THREADS"
+bench e16       --target usertable --baseline "$base" --workload e $common --ops $((OPS / 40)) --threads "$THREADS"
 bench syncwrite --target usertable --baseline "$base" --workload syncwrite $common --ops "$SYNC_OPS" --threads "$THREADS"
 "$kdicli" local-cluster status "$cluster" > "$results/status.txt" 2>&1 || true
 grep -h . "$cluster"/logs/tabletd-0.log 2>/dev/null | tail -5 > "$results/tabletd_log_tail.txt" || true
