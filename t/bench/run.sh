@@ -33,6 +33,10 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 cat /proc/loadavg > "$results/loadavg_start"
+dirty=""
+[ -n "$(git -C "$src" status --porcelain --untracked-files=no 2>/dev/null)" ] && dirty=" + uncommitted changes"
+echo "$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)$dirty" > "$results/source"
+date -u +%Y-%m-%dT%H:%MZ > "$results/date"
 echo "run.sh: work directory $work"
 
 # Cluster start to the first served write (target <= 2 s): start, create the
