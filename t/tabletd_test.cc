@@ -428,6 +428,12 @@ TEST(TabletdAutoSplitTest, SplitsPastThresholdAndWaitsForCommit) {
   }
   ASSERT_OK(admin->Apply(t, batch));
   ASSERT_OK(admin->Sync(t));
+  // Regression: META's single tablet must never split, however big it grows
+  // (the master answered "not in META" forever and writes stalled).
+  const TabletRef meta_tablet{"META", "meta0"};
+  ASSERT_OK(admin->LoadTablet(Load("META", "meta0")));
+  ASSERT_OK(admin->Apply(meta_tablet, batch));
+  ASSERT_OK(admin->Sync(meta_tablet));
 
   client::ServerStatusInfo ss;
   const int64_t deadline = test::MonoMs() + 15000;
@@ -437,6 +443,10 @@ TEST(TabletdAutoSplitTest, SplitsPastThresholdAndWaitsForCommit) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ASSERT_EQ(ss.pending_splits.size(), 1u) << "no automatic split within 15 s";
+  // Several more split checks pass; META still has not split.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  ASSERT_OK(admin->ServerStatus(&ss));
+  for (const auto& p : ss.pending_splits) EXPECT_NE(p.parent.tablet.table, "META");
   client::SplitInfo split = ss.pending_splits[0];
   EXPECT_EQ(split.parent.tablet, t);
   EXPECT_FALSE(split.left.end_row.empty());

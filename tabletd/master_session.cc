@@ -7,6 +7,7 @@
 #include <vector>
 #include <utility>
 
+#include "lib/client/meta_layout.h"
 #include "lib/util/log.h"
 
 namespace kdi::tabletd {
@@ -167,6 +168,9 @@ void MasterSession::CheckSplits() {
       use.served()->size_bytes = size;
     }
     if (size < config_.split_size_bytes) continue;
+    // META has exactly one tablet in this version (doc/architecture.md): the
+    // master and every client find it through /kdi/root, so it never splits.
+    if (ref.table == meta::kMetaTableName) continue;
     client::SplitTabletRequest req;
     req.tablet = ref;
     Status s = registry_->Split(req, nullptr);

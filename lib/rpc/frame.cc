@@ -8,8 +8,6 @@
 namespace kdi::rpc {
 
 namespace {
-// Bodies smaller than this are never worth compressing.
-constexpr size_t kMinCompressBytes = 512;
 constexpr uint32_t kMaxStatusMessageBytes = 64 * 1024;
 
 // For a large body, deflates a sample from its front first: incompressible

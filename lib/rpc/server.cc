@@ -40,8 +40,6 @@ constexpr int kMaxInflightPerConnection = 4096;
 constexpr size_t kMaxOutputBacklog = 64u << 20;
 // After a protocol error, how long the error frame may take to drain.
 constexpr int kCloseGraceMs = 1000;
-// Reply bodies smaller than this are never compressed.
-constexpr size_t kMinCompressBytes = 512;
 
 // A complete reply frame: header then status then payload, with the payload
 // copied exactly once.
