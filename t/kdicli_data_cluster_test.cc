@@ -47,7 +47,9 @@ class LocalClusterTest : public ::testing::Test {
     if (started_) Sh("KDICLI local-cluster stop " + Quote(Cluster()) + " --timeout 5s");
   }
 
-  std::string Cluster() const { return dir_.Join("cluster"); }
+  // Two levels that do not exist yet: `local-cluster start` creates them like
+  // mkdir -p (regression: `make demo` failed on a fresh clone without var/).
+  std::string Cluster() const { return dir_.Join("var/cluster"); }
   std::string Conf() const { return Cluster() + "/kdi.conf"; }
 
   Result Sh(std::string cmd) {
