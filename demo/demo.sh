@@ -46,12 +46,11 @@ fi
 
 say "creating table 'web' with two families"
 "$kdicli" describe web >/dev/null 2>&1 && run "$kdicli" drop web
-run "$kdicli" create web --family "anchor:versions=3" --family "content:compress=zlib" \
-    --split com.m --split com.t || exit 1
+run "$kdicli" create web --family "anchor:versions=3 content:compress=zlib" \
+    --split com.m,com.t || exit 1
 
 say "loading the sample data set ($(wc -l < "$srcdir/demo/sample.tsv") cells)"
 run "$kdicli" load web "$srcdir/demo/sample.tsv" || exit 1
-run "$kdicli" sync web >/dev/null 2>&1 || true
 
 say "tables, tablets and servers"
 run "$kdicli" tables
