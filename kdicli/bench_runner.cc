@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "kdi/scan_predicate.h"
@@ -35,10 +36,25 @@ struct Shared {
   Table* table;
   std::atomic<uint64_t> done{0};        // ops (or records, or cells) finished
   std::atomic<uint64_t> next_insert{0}; // next new record id
-  std::atomic<uint64_t> newest{0};      // ids [0, newest) exist (latest chooser)
+  std::atomic<uint64_t> newest{0};      // ids [0, newest) exist (key choosers)
   std::atomic<bool> stop{false};
   std::mutex mu;
   Status first_error;  // GUARDED_BY(mu)
+  std::set<uint64_t> acked;  // GUARDED_BY(mu): inserted ids >= newest
+
+  // Records that insert `id` completed. newest only moves past ids whose
+  // inserts all completed (YCSB's acknowledged counter), so a chooser never
+  // names a record whose insert is still in flight on another thread.
+  void Acknowledge(uint64_t id) {
+    std::lock_guard<std::mutex> lock(mu);
+    acked.insert(id);
+    uint64_t n = newest.load();
+    while (!acked.empty() && *acked.begin() == n) {
+      acked.erase(acked.begin());
+      ++n;
+    }
+    newest.store(n);
+  }
 
   void Fail(const Status& s) {
     std::lock_guard<std::mutex> lock(mu);
@@ -153,11 +169,7 @@ void RunMixed(Shared* sh, int index, uint64_t ops, Local* l) {
         s = sh->table->Apply(WholeRecord(id, c, &rng, NowMicros()));
         if (s.ok()) {
           l->records_written++;
-          // ids below newest exist (approximately: concurrent inserts may land
-          // out of order, as in YCSB).
-          uint64_t want = id + 1, cur = sh->newest.load();
-          while (cur < want && !sh->newest.compare_exchange_weak(cur, want)) {
-          }
+          sh->Acknowledge(id);
         }
         break;
       }
