@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "lib/util/daemon.h"
+#include "lib/util/options.h"
 #include "lockd/lockd_server.h"
 
 namespace kdi::lockd {
@@ -28,18 +29,7 @@ int LockdMain(int argc, char** argv) {
                    "reconnect (0: one lease)");
   o->AddInt("lockd_worker_threads", 4, 1, 256, "RPC worker threads");
   o->AddInt("lockd_max_sessions", 100000, 1, 10000000, "most sessions at once");
-  o->AddPath("tls_ca_file", "", "PEM file of the cluster CA certificate")
-      .Global()
-      .Alias("tls-ca")
-      .ValueName("FILE");
-  o->AddPath("tls_cert_file", "", "PEM certificate lockd presents (role server)")
-      .Global()
-      .Alias("tls-cert")
-      .ValueName("FILE");
-  o->AddPath("tls_key_file", "", "PEM private key of tls_cert_file")
-      .Global()
-      .Alias("tls-key")
-      .ValueName("FILE");
+  AddDaemonClusterOptions(o, "lockd", /*with_lockd_address=*/false);
 
   std::unique_ptr<LockdServer> server;
   return runner.Run(

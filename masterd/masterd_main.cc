@@ -7,6 +7,7 @@
 #include "lib/rpc/server.h"
 #include "lib/rpc/tls.h"
 #include "lib/util/daemon.h"
+#include "lib/util/options.h"
 #include "lib/util/log.h"
 #include "masterd/fault_points.h"
 #include "masterd/master.h"
@@ -91,22 +92,7 @@ int MasterdMain(int argc, char** argv) {
                "address written to /kdi/master (default: the bound listen address)")
       .Alias("advertise")
       .ValueName("HOST:PORT");
-  o->AddString("lockd_address", "", "HOST:PORT of the cluster's lock service (lockd)")
-      .Global()
-      .Alias("lockd")
-      .ValueName("HOST:PORT");
-  o->AddPath("tls_ca_file", "", "PEM file of the cluster CA certificate")
-      .Global()
-      .Alias("tls-ca")
-      .ValueName("FILE");
-  o->AddPath("tls_cert_file", "", "PEM certificate masterd presents (role server)")
-      .Global()
-      .Alias("tls-cert")
-      .ValueName("FILE");
-  o->AddPath("tls_key_file", "", "PEM private key of tls_cert_file")
-      .Global()
-      .Alias("tls-key")
-      .ValueName("FILE");
+  AddDaemonClusterOptions(o, "masterd", /*with_lockd_address=*/true);
   o->AddBool("masterd_balance", false,
              "move tablets from busy to idle servers (shared data root only)")
       .Alias("balance");

@@ -572,6 +572,28 @@ void AddClusterOptions(Options* opts) {
       .ValueName("FILE");
 }
 
+void AddDaemonClusterOptions(Options* opts, const std::string& program,
+                             bool with_lockd_address) {
+  if (with_lockd_address) {
+    opts->AddString("lockd_address", "", "HOST:PORT of the cluster's lock service (lockd)")
+        .Global()
+        .Alias("lockd")
+        .ValueName("HOST:PORT");
+  }
+  opts->AddPath("tls_ca_file", "", "PEM file of the cluster CA certificate")
+      .Global()
+      .Alias("tls-ca")
+      .ValueName("FILE");
+  opts->AddPath("tls_cert_file", "", "PEM certificate " + program + " presents (role server)")
+      .Global()
+      .Alias("tls-cert")
+      .ValueName("FILE");
+  opts->AddPath("tls_key_file", "", "PEM private key of tls_cert_file")
+      .Global()
+      .Alias("tls-key")
+      .ValueName("FILE");
+}
+
 Status LoadConfigFile(Options* opts, const std::string& section, std::string* path_used) {
   path_used->clear();
   std::string path = opts->GetString("config");

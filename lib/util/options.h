@@ -205,6 +205,11 @@ void AddConfigOption(Options* opts);
 // Declares the cluster client settings shared by masterd, tabletd and kdicli:
 // lockd_address and tls_ca_file, tls_cert_file, tls_key_file (all Global()).
 void AddClusterOptions(Options* opts);
+// The same settings as declared by a daemon, with the short aliases the daemons
+// accept (--lockd, --tls-ca, --tls-cert, --tls-key). `program` names the daemon
+// in the certificate's help text; lockd itself passes with_lockd_address=false.
+void AddDaemonClusterOptions(Options* opts, const std::string& program,
+                             bool with_lockd_address);
 
 // Finds and applies kdi.conf for `section`: the file named by --config if set,
 // else $KDI_CONF if set, else DefaultConfigPath() if it exists (a missing
