@@ -1,4 +1,5 @@
 #include "lib/util/coding.h"
+#include "lib/util/field_codec.h"
 
 #include <random>
 
@@ -150,8 +151,12 @@ TEST(CodingTest, OrderedBytesPreserveOrder) {
       // Append a suffix to show composite keys keep the order of the first part.
       ea += "\xff";
       eb += std::string("\0", 1);
-      if (a < b) EXPECT_LT(ea, eb);
-      if (a > b) EXPECT_GT(ea, eb);
+      if (a < b) {
+        EXPECT_LT(ea, eb);
+      }
+      if (a > b) {
+        EXPECT_GT(ea, eb);
+      }
     }
     std::string enc;
     PutOrderedBytes(&enc, a);
@@ -166,6 +171,92 @@ TEST(CodingTest, OrderedBytesPreserveOrder) {
   std::string_view in(bad);
   std::string out;
   EXPECT_FALSE(GetOrderedBytes(&in, &out));
+}
+
+
+// A message described once with FieldWriter/FieldReader (lib/util/field_codec.h).
+struct Sample {
+  enum Color : uint32_t { kRed = 0, kGreen = 1, kBlue = 2 };
+  uint64_t id = 0;
+  int64_t delta = 0;
+  uint32_t crc = 0;
+  bool flag = false;
+  Color color = kRed;
+  std::string name;
+  std::vector<std::string> tags;
+};
+
+template <class C>
+void SampleFields(C& c, Sample* s) {
+  c.Varint64(&s->id);
+  c.Varsint64(&s->delta);
+  c.Fixed32(&s->crc);
+  c.Bool(&s->flag);
+  c.Enum(&s->color, Sample::kBlue, Sample::kRed);
+  c.Bytes(&s->name, 16);
+  c.List(&s->tags, 1, 3, [](C& tc, std::string* t) { tc.Bytes(t, 8); });
+}
+
+std::string EncodeSample(const Sample& s) {
+  std::string out;
+  FieldWriter w(&out);
+  SampleFields(w, const_cast<Sample*>(&s));
+  return out;
+}
+
+Status DecodeSample(std::string_view body, Sample* s) {
+  FieldReader r(body);
+  SampleFields(r, s);
+  return r.status("sample");
+}
+
+TEST(FieldCodecTest, OneDescriptionRoundTrips) {
+  Sample in;
+  in.id = 1ull << 60;
+  in.delta = -12345;
+  in.crc = 0xdeadbeef;
+  in.flag = true;
+  in.color = Sample::kBlue;
+  in.name = std::string("a\0b", 3);
+  in.tags = {"x", "", "yz"};
+  Sample out;
+  ASSERT_OK(DecodeSample(EncodeSample(in), &out));
+  EXPECT_EQ(out.id, in.id);
+  EXPECT_EQ(out.delta, in.delta);
+  EXPECT_EQ(out.crc, in.crc);
+  EXPECT_EQ(out.flag, in.flag);
+  EXPECT_EQ(out.color, in.color);
+  EXPECT_EQ(out.name, in.name);
+  EXPECT_EQ(out.tags, in.tags);
+}
+
+TEST(FieldCodecTest, LimitsAndTruncationAreProtocolErrors) {
+  Sample in;
+  in.name = std::string(17, 'n');  // over the 16-byte limit
+  Sample out;
+  EXPECT_TRUE(DecodeSample(EncodeSample(in), &out).code() == Status::Code::kProtocolError);
+
+  in.name = "ok";
+  in.tags = {"a", "b", "c", "d"};  // over the 3-item limit
+  EXPECT_TRUE(DecodeSample(EncodeSample(in), &out).code() == Status::Code::kProtocolError);
+
+  in.tags = {"a"};
+  std::string body = EncodeSample(in);
+  for (size_t cut = 0; cut < body.size(); ++cut) {
+    EXPECT_FALSE(DecodeSample(body.substr(0, cut), &out).ok()) << "cut at " << cut;
+  }
+  EXPECT_TRUE(DecodeSample(body + "x", &out).code() == Status::Code::kProtocolError);  // trailing byte
+}
+
+TEST(FieldCodecTest, UnknownEnumValueReadsAsFallback) {
+  Sample in;
+  std::string body = EncodeSample(in);
+  // The enum is the byte after varint id(1) varsint delta(1) fixed32(4) bool(1).
+  body[7] = 9;
+  Sample out;
+  out.color = Sample::kGreen;
+  ASSERT_OK(DecodeSample(body, &out));
+  EXPECT_EQ(out.color, Sample::kRed);
 }
 
 }  // namespace kdi

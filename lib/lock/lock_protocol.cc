@@ -31,40 +31,28 @@
 #include "lib/lock/lock_protocol.h"
 
 #include "lib/util/coding.h"
+#include "lib/util/field_codec.h"
 
 namespace kdi::lock {
 namespace {
 
-void PutStat(std::string* out, const NodeStat& s) {
-  PutVarint64(out, s.instance);
-  PutVarint64(out, s.content_generation);
-  PutVarint64(out, s.lock_generation);
-  PutFixed32(out, s.checksum);
-  PutVarint64(out, s.content_length);
-  PutVarint32(out, s.num_children);
-  PutBool(out, s.ephemeral);
-  PutVarint64(out, s.ephemeral_owner);
-  PutVarint32(out, static_cast<uint32_t>(s.lock_mode));
-  PutVarint32(out, s.lock_holders);
-  PutVarsint64(out, s.ctime_ms);
-  PutVarsint64(out, s.mtime_ms);
-}
+// Each message's fields are described once, in the order of the grammar above,
+// for FieldWriter (encode) and FieldReader (decode); see lib/util/field_codec.h.
 
-void GetStat(Decoder* d, NodeStat* s) {
-  uint32_t mode = 0;
-  d->GetVarint64(&s->instance);
-  d->GetVarint64(&s->content_generation);
-  d->GetVarint64(&s->lock_generation);
-  d->GetFixed32(&s->checksum);
-  d->GetVarint64(&s->content_length);
-  d->GetVarint32(&s->num_children);
-  d->GetBool(&s->ephemeral);
-  d->GetVarint64(&s->ephemeral_owner);
-  d->GetVarint32(&mode);
-  s->lock_mode = mode <= 2 ? static_cast<LockMode>(mode) : LockMode::kNone;
-  d->GetVarint32(&s->lock_holders);
-  d->GetVarsint64(&s->ctime_ms);
-  d->GetVarsint64(&s->mtime_ms);
+template <class C>
+void StatFields(C& c, NodeStat* s) {
+  c.Varint64(&s->instance);
+  c.Varint64(&s->content_generation);
+  c.Varint64(&s->lock_generation);
+  c.Fixed32(&s->checksum);
+  c.Varint64(&s->content_length);
+  c.Varint32(&s->num_children);
+  c.Bool(&s->ephemeral);
+  c.Varint64(&s->ephemeral_owner);
+  c.Enum(&s->lock_mode, 2, LockMode::kNone);
+  c.Varint32(&s->lock_holders);
+  c.Varsint64(&s->ctime_ms);
+  c.Varsint64(&s->mtime_ms);
 }
 
 bool IsHandleMessage(uint16_t type) {
@@ -86,10 +74,112 @@ bool IsHandleMessage(uint16_t type) {
 
 bool Known(uint16_t type) { return type >= kFirstLockMessage && type <= kLastLockMessage; }
 
+// Generous bounds for request paths and contents (the frame is bounded anyway)
+// so that lockd, not the decoder, can say which limit was broken.
 constexpr size_t kMaxDecodedBytes = 1u << 20;
 
 Status Unknown(uint16_t type) {
   return Status::NotSupported("unknown lock message type " + std::to_string(type));
+}
+
+template <class C>
+void RequestFields(C& c, uint16_t type, LockRequest* r) {
+  if (type == kMsgCreateSession) {
+    c.Bytes(&r->contents, kMaxLabelBytes);
+    return;
+  }
+  if (type == kMsgCheckSequencer) {
+    c.Bytes(&r->contents, kMaxSequencerBytes);
+    return;
+  }
+  c.Varint64(&r->session_id);
+  if (IsHandleMessage(type)) c.Varint64(&r->handle);
+  switch (type) {
+    case kMsgKeepAlive:
+      c.Varint64(&r->acked_event_seq);
+      c.Varsint64(&r->wait_ms);
+      break;
+    case kMsgOpen:
+      c.Bytes(&r->path, kMaxDecodedBytes);
+      c.Varint32(&r->mode);
+      c.Varint32(&r->event_mask);
+      c.Bytes(&r->contents, kMaxDecodedBytes);
+      break;
+    case kMsgSetContents:
+      c.Bytes(&r->contents, kMaxDecodedBytes);
+      c.Bool(&r->has_cas);
+      c.Varint64(&r->cas_generation);
+      break;
+    case kMsgAcquire:
+      c.Varint32(&r->mode);
+      c.Varsint64(&r->wait_ms);
+      break;
+    default:
+      break;
+  }
+}
+
+template <class C>
+void EventFields(C& c, SessionEvent* e) {
+  c.Varint64(&e->seq);
+  // A type this client does not know reads as kEventsDropped: re-read the state.
+  c.Enum(&e->event.type, kSessionExpired, kEventsDropped);
+  c.Varint64(&e->event.handle_id);
+  c.Bytes(&e->event.path, kMaxPathBytes);
+}
+
+template <class C>
+void SessionInfoFields(C& c, SessionInfo* s) {
+  c.Varint64(&s->session_id);
+  c.Bytes(&s->principal, 1024);
+  c.Bytes(&s->role, 64);
+  c.Bytes(&s->address, 1024);
+  c.Varsint64(&s->lease_left_ms);
+  c.Varint32(&s->handles);
+  c.List(&s->locks, 1, UINT32_MAX,
+         [](C& lc, std::string* l) { lc.Bytes(l, kMaxPathBytes + 32); });
+}
+
+template <class C>
+void ReplyFields(C& c, uint16_t type, LockReply* r) {
+  switch (type) {
+    case kMsgCreateSession:
+      c.Varint64(&r->session_id);
+      c.Varsint64(&r->lease_ms);
+      break;
+    case kMsgKeepAlive:
+      c.Varsint64(&r->lease_ms);
+      c.List(&r->events, 4, kMaxEventsPerReply, EventFields<C>);
+      break;
+    case kMsgOpen:
+      c.Varint64(&r->handle);
+      StatFields(c, &r->stat);
+      break;
+    case kMsgGetContents:
+      c.Bytes(&r->contents, kMaxContentsBytes);
+      StatFields(c, &r->stat);
+      break;
+    case kMsgSetContents:
+    case kMsgStat:
+      StatFields(c, &r->stat);
+      break;
+    case kMsgReadDirectory:
+      c.List(&r->names, 1, UINT32_MAX,
+             [](C& nc, std::string* name) { nc.Bytes(name, kMaxComponentBytes); });
+      break;
+    case kMsgAcquire:
+      c.Bool(&r->acquired);
+      c.Varint64(&r->lock_generation);
+      break;
+    case kMsgGetSequencer:
+      c.Bytes(&r->contents, kMaxSequencerBytes);
+      break;
+    case kMsgListSessions:
+      c.List(&r->sessions, 8, UINT32_MAX, SessionInfoFields<C>);
+      break;
+    default:
+      break;
+  }
 }
 
 }  // namespace
@@ -116,211 +206,29 @@ const char* LockMessageName(uint16_t type) {
 }
 
 void EncodeRequest(uint16_t type, const LockRequest& r, std::string* out) {
-  if (type == kMsgCreateSession) {
-    PutLengthPrefixed(out, r.contents);
-    return;
-  }
-  if (type == kMsgCheckSequencer) {
-    PutLengthPrefixed(out, r.contents);
-    return;
-  }
-  PutVarint64(out, r.session_id);
-  if (IsHandleMessage(type)) PutVarint64(out, r.handle);
-  switch (type) {
-    case kMsgKeepAlive:
-      PutVarint64(out, r.acked_event_seq);
-      PutVarsint64(out, r.wait_ms);
-      break;
-    case kMsgOpen:
-      PutLengthPrefixed(out, r.path);
-      PutVarint32(out, r.mode);
-      PutVarint32(out, r.event_mask);
-      PutLengthPrefixed(out, r.contents);
-      break;
-    case kMsgSetContents:
-      PutLengthPrefixed(out, r.contents);
-      PutBool(out, r.has_cas);
-      PutVarint64(out, r.cas_generation);
-      break;
-    case kMsgAcquire:
-      PutVarint32(out, r.mode);
-      PutVarsint64(out, r.wait_ms);
-      break;
-    default:
-      break;
-  }
+  FieldWriter w(out);
+  RequestFields(w, type, const_cast<LockRequest*>(&r));
 }
 
 Status DecodeRequest(uint16_t type, std::string_view body, LockRequest* r) {
   if (!Known(type)) return Unknown(type);
   *r = LockRequest();
-  Decoder d(body);
-  if (type == kMsgCreateSession) {
-    d.GetLengthPrefixed(&r->contents, kMaxLabelBytes);
-    return d.status("CreateSession request");
-  }
-  if (type == kMsgCheckSequencer) {
-    d.GetLengthPrefixed(&r->contents, kMaxSequencerBytes);
-    return d.status("CheckSequencer request");
-  }
-  d.GetVarint64(&r->session_id);
-  if (IsHandleMessage(type)) d.GetVarint64(&r->handle);
-  switch (type) {
-    case kMsgKeepAlive:
-      d.GetVarint64(&r->acked_event_seq);
-      d.GetVarsint64(&r->wait_ms);
-      break;
-    case kMsgOpen:
-      // Generous bounds here (the frame is bounded anyway) so that lockd can
-      // say which limit was broken.
-      d.GetLengthPrefixed(&r->path, kMaxDecodedBytes);
-      d.GetVarint32(&r->mode);
-      d.GetVarint32(&r->event_mask);
-      d.GetLengthPrefixed(&r->contents, kMaxDecodedBytes);
-      break;
-    case kMsgSetContents:
-      d.GetLengthPrefixed(&r->contents, kMaxDecodedBytes);
-      d.GetBool(&r->has_cas);
-      d.GetVarint64(&r->cas_generation);
-      break;
-    case kMsgAcquire:
-      d.GetVarint32(&r->mode);
-      d.GetVarsint64(&r->wait_ms);
-      break;
-    default:
-      break;
-  }
-  return d.status(std::string(LockMessageName(type)) + " request");
+  FieldReader reader(body);
+  RequestFields(reader, type, r);
+  return reader.status(std::string(LockMessageName(type)) + " request");
 }
 
 void EncodeReply(uint16_t type, const LockReply& r, std::string* out) {
-  switch (type) {
-    case kMsgCreateSession:
-      PutVarint64(out, r.session_id);
-      PutVarsint64(out, r.lease_ms);
-      break;
-    case kMsgKeepAlive:
-      PutVarsint64(out, r.lease_ms);
-      PutVarint32(out, static_cast<uint32_t>(r.events.size()));
-      for (const SessionEvent& e : r.events) {
-        PutVarint64(out, e.seq);
-        PutVarint32(out, e.event.type);
-        PutVarint64(out, e.event.handle_id);
-        PutLengthPrefixed(out, e.event.path);
-      }
-      break;
-    case kMsgOpen:
-      PutVarint64(out, r.handle);
-      PutStat(out, r.stat);
-      break;
-    case kMsgGetContents:
-      PutLengthPrefixed(out, r.contents);
-      PutStat(out, r.stat);
-      break;
-    case kMsgSetContents:
-    case kMsgStat:
-      PutStat(out, r.stat);
-      break;
-    case kMsgReadDirectory:
-      PutVarint32(out, static_cast<uint32_t>(r.names.size()));
-      for (const std::string& n : r.names) PutLengthPrefixed(out, n);
-      break;
-    case kMsgAcquire:
-      PutBool(out, r.acquired);
-      PutVarint64(out, r.lock_generation);
-      break;
-    case kMsgGetSequencer:
-      PutLengthPrefixed(out, r.contents);
-      break;
-    case kMsgListSessions:
-      PutVarint32(out, static_cast<uint32_t>(r.sessions.size()));
-      for (const SessionInfo& s : r.sessions) {
-        PutVarint64(out, s.session_id);
-        PutLengthPrefixed(out, s.principal);
-        PutLengthPrefixed(out, s.role);
-        PutLengthPrefixed(out, s.address);
-        PutVarsint64(out, s.lease_left_ms);
-        PutVarint32(out, s.handles);
-        PutVarint32(out, static_cast<uint32_t>(s.locks.size()));
-        for (const std::string& l : s.locks) PutLengthPrefixed(out, l);
-      }
-      break;
-    default:
-      break;
-  }
+  FieldWriter w(out);
+  ReplyFields(w, type, const_cast<LockReply*>(&r));
 }
 
 Status DecodeReply(uint16_t type, std::string_view body, LockReply* r) {
   if (!Known(type)) return Unknown(type);
   *r = LockReply();
-  Decoder d(body);
-  uint32_t n = 0;
-  switch (type) {
-    case kMsgCreateSession:
-      d.GetVarint64(&r->session_id);
-      d.GetVarsint64(&r->lease_ms);
-      break;
-    case kMsgKeepAlive:
-      d.GetVarsint64(&r->lease_ms);
-      if (d.GetCount(&n, 4, kMaxEventsPerReply)) {
-        r->events.resize(n);
-        for (SessionEvent& e : r->events) {
-          uint32_t t = 0;
-          d.GetVarint64(&e.seq);
-          d.GetVarint32(&t);
-          e.event.type = static_cast<EventType>(t);
-          d.GetVarint64(&e.event.handle_id);
-          d.GetLengthPrefixed(&e.event.path, kMaxPathBytes);
-        }
-      }
-      break;
-    case kMsgOpen:
-      d.GetVarint64(&r->handle);
-      GetStat(&d, &r->stat);
-      break;
-    case kMsgGetContents:
-      d.GetLengthPrefixed(&r->contents, kMaxContentsBytes);
-      GetStat(&d, &r->stat);
-      break;
-    case kMsgSetContents:
-    case kMsgStat:
-      GetStat(&d, &r->stat);
-      break;
-    case kMsgReadDirectory:
-      if (d.GetCount(&n, 1)) {
-        r->names.resize(n);
-        for (std::string& name : r->names) d.GetLengthPrefixed(&name, kMaxComponentBytes);
-      }
-      break;
-    case kMsgAcquire:
-      d.GetBool(&r->acquired);
-      d.GetVarint64(&r->lock_generation);
-      break;
-    case kMsgGetSequencer:
-      d.GetLengthPrefixed(&r->contents, kMaxSequencerBytes);
-      break;
-    case kMsgListSessions:
-      if (d.GetCount(&n, 8)) {
-        r->sessions.resize(n);
-        for (SessionInfo& s : r->sessions) {
-          uint32_t locks = 0;
-          d.GetVarint64(&s.session_id);
-          d.GetLengthPrefixed(&s.principal, 1024);
-          d.GetLengthPrefixed(&s.role, 64);
-          d.GetLengthPrefixed(&s.address, 1024);
-          d.GetVarsint64(&s.lease_left_ms);
-          d.GetVarint32(&s.handles);
-          if (d.GetCount(&locks, 1)) {
-            s.locks.resize(locks);
-            for (std::string& l : s.locks) d.GetLengthPrefixed(&l, kMaxPathBytes + 32);
-          }
-        }
-      }
-      break;
-    default:
-      break;
-  }
-  return d.status(std::string(LockMessageName(type)) + " reply");
+  FieldReader reader(body);
+  ReplyFields(reader, type, r);
+  return reader.status(std::string(LockMessageName(type)) + " reply");
 }
 
 std::string EncodeSequencer(const Sequencer& s) {
