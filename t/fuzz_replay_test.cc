@@ -102,19 +102,51 @@ TEST(FuzzReplayTest, FrameHeaderCorpus) {
   Mutate(FrameHeaderTarget, corpus, 20000);
 }
 
-TEST(FuzzReplayTest, ConfigCorpus) {
-  std::vector<std::string> corpus = ReadCorpus(CorpusDir("config"));
-  ASSERT_GE(corpus.size(), 3u) << "corpus missing under " << CorpusDir("config");
-  for (const std::string& in : corpus) Feed(ConfigTarget, in);
-  Mutate(ConfigTarget, corpus, 5000);
+// Every target, its corpus directory and how many mutations it gets here.
+struct TargetInfo {
+  const char* name;
+  Target target;
+  int mutations;
+};
+const TargetInfo kTargets[] = {
+    {"frame_header", FrameHeaderTarget, 0},  // mutated above
+    {"config", ConfigTarget, 5000},
+    {"scan_predicate", ScanPredicateTarget, 5000},
+    {"schema", SchemaTarget, 5000},
+    {"storage_codec", StorageCodecTarget, 5000},
+    {"lock_protocol", LockProtocolTarget, 5000},
+    {"table_protocol", TableProtocolTarget, 5000},
+    {"admin_protocol", AdminProtocolTarget, 5000},
+    {"meta_protocol", MetaProtocolTarget, 5000},
+    {"meta_layout", MetaLayoutTarget, 5000},
+    {"load_line", LoadLineTarget, 5000},
+};
+
+class CorpusReplay : public ::testing::TestWithParam<TargetInfo> {};
+
+TEST_P(CorpusReplay, ReplaysCorpusAndMutations) {
+  const TargetInfo& t = GetParam();
+  std::vector<std::string> corpus = ReadCorpus(CorpusDir(t.name));
+  ASSERT_GE(corpus.size(), 3u) << "corpus missing under " << CorpusDir(t.name);
+  for (const std::string& in : corpus) Feed(t.target, in);
+  if (t.mutations > 0) Mutate(t.target, corpus, t.mutations);
 }
 
+INSTANTIATE_TEST_SUITE_P(AllTargets, CorpusReplay, ::testing::ValuesIn(kTargets),
+                         [](const ::testing::TestParamInfo<TargetInfo>& info) {
+                           return std::string(info.param.name);
+                         });
+
 TEST(FuzzReplayTest, EdgeInputs) {
-  for (Target t : {FrameHeaderTarget, ConfigTarget}) {
-    Feed(t, "");
-    Feed(t, std::string(1, '\0'));
-    Feed(t, std::string(16, '\xff'));
-    Feed(t, std::string(5000, '\n'));
+  for (const TargetInfo& t : kTargets) {
+    Feed(t.target, "");
+    Feed(t.target, std::string(1, '\0'));
+    Feed(t.target, std::string(16, '\xff'));
+    Feed(t.target, std::string(5000, '\n'));
+    for (int sel = 0; sel < 256; sel++) {
+      Feed(t.target, std::string(1, static_cast<char>(sel)));
+      Feed(t.target, std::string(1, static_cast<char>(sel)) + std::string(40, '\x80'));
+    }
   }
 }
 

@@ -30,6 +30,24 @@ namespace kdi::fuzz {
 int FrameHeaderTarget(const uint8_t* data, size_t size);
 // ConfigFile::Parse and Options::ApplyConfig/ParseArgs (lib/util/options.h).
 int ConfigTarget(const uint8_t* data, size_t size);
+// ScanPredicate::Parse/ToString, DecodeFrom/EncodeTo, ParseTimeLiteral.
+int ScanPredicateTarget(const uint8_t* data, size_t size);
+// Schema::DecodeFrom/Parse, FamilyOptions::Parse, storage::TabletMeta::DecodeFrom.
+int SchemaTarget(const uint8_t* data, size_t size);
+// Cell keys/values on disk, the cell/batch/condition codec, scan resume tokens.
+int StorageCodecTarget(const uint8_t* data, size_t size);
+// lock::DecodeRequest/DecodeReply for types 100..114, DecodeSequencer.
+int LockProtocolTarget(const uint8_t* data, size_t size);
+// Table interface bodies 300..304 (lib/client/table_protocol.h).
+int TableProtocolTarget(const uint8_t* data, size_t size);
+// Admin, migration and master-session bodies (lib/client/admin_protocol.h).
+int AdminProtocolTarget(const uint8_t* data, size_t size);
+// Table-meta interface bodies 200..208 (lib/client/meta_protocol.h).
+int MetaProtocolTarget(const uint8_t* data, size_t size);
+// META rows, keys, split intents (lib/client/meta_layout.h).
+int MetaLayoutTarget(const uint8_t* data, size_t size);
+// kdicli load lines: TSV, JSON, escapes, base64 (kdicli/format.h).
+int LoadLineTarget(const uint8_t* data, size_t size);
 
 }  // namespace kdi::fuzz
 
