@@ -175,7 +175,8 @@ void ReplyFields(C& c, uint16_t type, LockReply* r) {
       c.Bytes(&r->contents, kMaxSequencerBytes);
       break;
     case kMsgListSessions:
-      c.List(&r->sessions, 8, UINT32_MAX, SessionInfoFields<C>);
+      // The smallest sinfo is 7 bytes (empty strings, no locks).
+      c.List(&r->sessions, 7, UINT32_MAX, SessionInfoFields<C>);
       break;
     default:
       break;
