@@ -6,8 +6,8 @@
 // - CorruptTabletFileIsCorruptionAndOtherTabletsKeepServing: bytes flipped in
 //   the cells.db of one unloaded tablet; loading it again or scanning it gives a
 //   Corruption error naming the tablet, no cell returned before the error is
-//   wrong, and the other tablet of the same tabletd keeps serving reads and
-//   writes.
+//   wrong, writes to it are refused, and the other tablet of the same tabletd
+//   keeps serving reads and writes.
 // - ClientClockJumpsAreStoredAsGiven: client timestamps far in the future and
 //   past (INT64_MIN .. INT64_MAX) are stored and returned exactly, in
 //   timestamp order; a family TTL is measured against the server's clock (a
@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -135,7 +136,10 @@ TEST_F(RobustnessTest, CorruptTabletFileIsCorruptionAndOtherTabletsKeepServing) 
 
   Status s = admin_->LoadTablet(Load("c", "bad", "m", "", "f"));
   std::vector<Cell> seen;
+  std::printf("load of the damaged tablet: %s\n", s.ToString().c_str());
   if (s.ok()) s = Scan(bad, &seen);
+  std::printf("scan of the damaged tablet: %s after %zu cells\n", s.ToString().c_str(),
+              seen.size());
   EXPECT_TRUE(s.IsCorruption()) << s.ToString();
   EXPECT_NE(s.message().find("c/bad"), std::string::npos) << s.ToString();
   // Never wrong data: whatever came before the error was written as such.
@@ -148,8 +152,14 @@ TEST_F(RobustnessTest, CorruptTabletFileIsCorruptionAndOtherTabletsKeepServing) 
   // Asking again gives the error again (not a hang, not an empty success).
   seen.clear();
   Status again = Scan(bad, &seen);
+  std::printf("second scan: %s\n", again.ToString().c_str());
   EXPECT_FALSE(again.ok());
   EXPECT_TRUE(again.IsCorruption() || again.IsNotServing()) << again.ToString();
+  // Nor does it take writes it could not keep.
+  Status w = client_->Apply(bad, {RowMutation("q0").Set("f:a", 2, "lost")});
+  if (w.ok()) w = client_->Sync(bad);
+  std::printf("write to the damaged tablet: %s\n", w.ToString().c_str());
+  EXPECT_FALSE(w.ok());
 
   // The rest keeps serving: every cell of the good tablet, and new writes.
   std::vector<Cell> cells;
