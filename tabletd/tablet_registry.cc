@@ -183,20 +183,33 @@ Status TabletRegistry::Load(const LoadTabletRequest& in, TabletStatusInfo* out) 
                                    RangeText(req.desc.start_row, req.desc.end_row));
   }
   const TabletRef ref = req.desc.tablet;
+  std::shared_ptr<ServedTablet> served;  // already served here
   {
     std::lock_guard<std::mutex> l(mu_);
     auto it = tablets_.find(ref);
     if (it != tablets_.end()) {
-      if (it->second->desc == req.desc) {
-        if (out) FillStatus(*it->second, out);
-        return Status::OK();
+      if (!(it->second->desc == req.desc)) {
+        return Status::Conflict("tablet " + ref.ToString() +
+                                " is already served here with another range or dir");
       }
-      return Status::Conflict("tablet " + ref.ToString() +
-                              " is already served here with another range or dir");
-    }
-    if (!loading_.insert(ref).second) {
+      served = it->second;
+    } else if (!loading_.insert(ref).second) {
       return Status::ServiceUnavailable("tablet " + ref.ToString() + " is being loaded");
     }
+  }
+  if (served != nullptr) {
+    // Loading a served tablet again is OK; a different schema in the request
+    // (the master's alterTable) replaces the tablet's schema in place.
+    std::shared_lock<std::shared_mutex> hold(served->op_mu);
+    if (!served->closed && served->tablet != nullptr && !req.schema.empty() &&
+        req.schema != served->tablet->meta().schema) {
+      RETURN_NOT_OK_PREPEND(served->tablet->SetSchema(req.schema),
+                            "updating the schema of " + ref.ToString());
+      KDI_LOG(INFO, "registry") << "schema of " << ref.ToString() << " is now \""
+                                << req.schema.ToString() << "\"";
+    }
+    if (out) FillStatus(*served, out);
+    return Status::OK();
   }
   struct LoadingGuard {
     TabletRegistry* r;
