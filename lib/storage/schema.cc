@@ -22,6 +22,10 @@ Status CheckFamilyName(std::string_view name) {
   if (name.find(':') != std::string_view::npos) {
     return Status::InvalidArgument("column family name contains ':': " + std::string(name));
   }
+  // ',' separates families in the text form, as white space does.
+  if (name.find(',') != std::string_view::npos) {
+    return Status::InvalidArgument("column family name contains ',': " + std::string(name));
+  }
   for (char c : name) {
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
       return Status::InvalidArgument("column family name contains white space: '" +
