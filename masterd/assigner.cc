@@ -2,6 +2,7 @@
 // the master-session (600) handlers. The state machine and the argument that a
 // master killed at any step is followed by one that converges are in
 // doc/masterd.md.
+#include <algorithm>
 #include <chrono>
 #include <limits>
 #include <set>
@@ -66,6 +67,7 @@ Status Master::ReconcileOnce() {
     KDI_LOG(WARN, "masterd") << "META's server " << meta_.meta_server() << " is gone";
     RETURN_NOT_OK(EnsureMetaServed());
   }
+  RETURN_NOT_OK(ReloadOnRestartedServers());
   std::vector<std::string> with_schema;
   RETURN_NOT_OK(ListTableSchemas(&with_schema));
   std::set<std::string> schemas(with_schema.begin(), with_schema.end());
@@ -94,10 +96,37 @@ Status Master::ReconcileOnce() {
   return Status::OK();
 }
 
+Status Master::ReloadOnRestartedServers() {
+  for (const std::string& addr : servers_.Restarted()) {
+    std::vector<TabletMeta> mine;
+    for (const auto& [key, t] : meta_.rows()) {
+      if (t.state == TabletState::kAssigned && t.server == addr) mine.push_back(t);
+    }
+    KDI_LOG(WARN, "masterd") << "server " << addr << " restarted (new session): reloading its "
+                             << mine.size() << " tablets there";
+    for (const TabletMeta& t : mine) {
+      if (!acting_.load()) return Status::OK();
+      RETURN_NOT_OK(Assign(t, addr));
+    }
+    servers_.DoneRestart(addr);
+  }
+  return Status::OK();
+}
+
 Status Master::ReconcileTablet(TabletMeta t) {
   switch (t.state) {
     case TabletState::kAssigned: {
-      if (servers_.IsLive(t.server)) return Status::OK();
+      if (servers_.IsLive(t.server)) {
+        // The server started after the assignment (restarted on the same
+        // address while no master watched, or too quickly to be seen gone):
+        // it does not serve the tablet; load it there again.
+        if (t.since_us != 0 && servers_.StartTime(t.server) > t.since_us) {
+          KDI_LOG(WARN, "masterd") << "server " << t.server << " restarted after "
+                                   << t.table << "/" << t.id << " was assigned: reloading it";
+          return Assign(t, t.server);
+        }
+        return Status::OK();
+      }
       if (!servers_.IsShared(t.server)) {
         KDI_LOG(WARN, "masterd") << "server " << t.server << " lost; " << t.table << "/"
                                  << t.id << " is offline until it returns (data is local)";
@@ -191,6 +220,7 @@ Status Master::Assign(TabletMeta t, const std::string& server) {
   r.desc.dir = t.dir;
   r.schema = schema;
   r.create_if_missing = t.since_us == 0;  // never served before: a new tablet
+  RETURN_NOT_OK(Fence());
   Status s = Tserver(server)->LoadTablet(r);
   if (s.IsConflict()) {
     // Someone else holds the tablet's lock. If it is a live server that META
@@ -212,9 +242,10 @@ Status Master::Assign(TabletMeta t, const std::string& server) {
     return Status::OK();
   }
   MASTERD_FAULT("after-load-before-meta");
-  // 3. Record the result.
+  // 3. Record the result. since_us is never before the server's start time
+  //    (its clock may be ahead), so a reload is not repeated (ReconcileTablet).
   t.state = TabletState::kAssigned;
-  t.since_us = NowMicros();
+  t.since_us = std::max(NowMicros(), servers_.StartTime(server) + 1);
   RETURN_NOT_OK(meta_.Put(t));
   KDI_LOG(INFO, "masterd") << "assigned " << t.DebugString();
   return Status::OK();

@@ -5,10 +5,12 @@
 // with the migration interface (MigrateTablet to the source), so a master that
 // dies in the middle leaves "assigning@target", which the next master finishes
 // by unloading the tablet from the source and loading it on the target.
+#include <algorithm>
 #include <map>
 
 #include "lib/client/meta_layout.h"
 #include "lib/util/log.h"
+#include "masterd/fault_points.h"
 #include "masterd/master.h"
 
 namespace kdi::masterd {
@@ -52,6 +54,8 @@ void Master::BalanceOnce() {
   t.state = TabletState::kAssigning;
   t.server = idlest;
   if (!meta_.Put(t).ok()) return;
+  MASTERD_FAULT("move-after-meta-assigning");
+  if (!Fence().ok()) return;
   client::MigrateTabletRequest req;
   req.tablet = client::TabletRef{t.table, t.id};
   req.target_address = idlest;
@@ -62,8 +66,9 @@ void Master::BalanceOnce() {
                              << " failed: " << s.ToString() << "; the control loop settles it";
     return;  // assigning@idlest: the next round loads it there (or finds it)
   }
+  MASTERD_FAULT("move-after-migrate");
   t.state = TabletState::kAssigned;
-  t.since_us = NowMicros();
+  t.since_us = std::max(NowMicros(), servers_.StartTime(idlest) + 1);
   (void)meta_.Put(t);
 }
 

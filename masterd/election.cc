@@ -8,7 +8,9 @@
 
 namespace kdi::masterd {
 
-Master::Master(MasterOptions opts) : opts_(std::move(opts)), meta_(opts_.client_tls) {}
+Master::Master(MasterOptions opts) : opts_(std::move(opts)), meta_(opts_.client_tls) {
+  meta_.SetFence([this] { return Fence(); });  // called under op_mu_
+}
 
 Master::~Master() { Stop(); }
 
@@ -104,7 +106,9 @@ Status Master::Campaign() {
       return ls.CloneAndPrepend("locking /kdi/master");
     }
   }
-  Status s = h->SetContents(opts_.address);
+  std::string sequencer;
+  Status s = h->GetSequencer(&sequencer);
+  if (s.ok()) s = h->SetContents(opts_.address);
   if (!s.ok()) {
     (void)session->Close();
     return s.CloneAndPrepend("writing /kdi/master");
@@ -119,11 +123,13 @@ Status Master::Campaign() {
     std::lock_guard<std::mutex> l(op_mu_);
     session_ = std::move(session);
     master_lock_ = std::move(h);
+    master_sequencer_ = sequencer;
   }
   ControlLoop();
   acting_.store(false);
   std::lock_guard<std::mutex> l(op_mu_);
   master_lock_.reset();
+  master_sequencer_.clear();
   if (stop_.load() && !term_lost_.load()) {
     (void)session_->Close();  // releases /kdi/master at once for a standby
   }
@@ -133,6 +139,26 @@ Status Master::Campaign() {
   servers_.Clear();
   KDI_LOG(INFO, "masterd") << "term over";
   return Status::OK();
+}
+
+Status Master::Fence() {
+  Status s;
+  if (term_lost_.load() || session_ == nullptr) {
+    s = Status::ServiceUnavailable("this master's term is over");
+  } else if (session_->state() != lock::SessionState::kSafe) {
+    s = Status::ServiceUnavailable("this master's lock-service session is not safe");
+  } else {
+    Status c = session_->CheckSequencer(master_sequencer_);
+    if (c.ok()) return c;
+    s = Status::ServiceUnavailable("/kdi/master sequencer check failed: " + c.ToString());
+    if (c.IsConflict() || c.IsNotFound()) {
+      term_lost_.store(true);  // the lock is someone else's now: end the term
+      Kick();
+    }
+  }
+  acting_.store(false);
+  KDI_LOG(WARN, "masterd") << "fenced: not writing META or ordering tabletds: " << s.message();
+  return s.CloneAndPrepend("fenced");
 }
 
 Status Master::ReadNode(const std::string& path, std::string* contents, bool* exists) {
@@ -202,9 +228,13 @@ Status Master::EnsureMetaServed() {
   r.create_if_missing = root.empty();
   KDI_LOG(INFO, "masterd") << (root.empty() ? "bootstrap: creating" : "loading") << " META on "
                            << target;
+  RETURN_NOT_OK(Fence());
   RETURN_NOT_OK_PREPEND(Tserver(target)->LoadTablet(r), "loading META on " + target);
   if (root.empty()) MASTERD_FAULT("bootstrap-after-load");
-  if (root != target) RETURN_NOT_OK(WriteNode(meta::kRootPath, target));
+  if (root != target) {
+    RETURN_NOT_OK(Fence());
+    RETURN_NOT_OK(WriteNode(meta::kRootPath, target));
+  }
   meta_.SetMetaServer(target);
   return meta_.Load();
 }

@@ -8,6 +8,10 @@
 //   action at once (acting() turns false: 2a requests get ServiceUnavailable,
 //   the loop stops assigning); expiry ends the term, drops all state and the
 //   thread campaigns again with a new session.
+// - Fencing (election.cc, Fence()): before every META write and every order
+//   to a tabletd (load, unload, migrate) the master checks that its session is
+//   safe and asks lockd whether its /kdi/master sequencer is still current; if
+//   not it ends the term at once without sending anything.
 // - Control loop (assigner.cc): every masterd_reconcile_interval_ms (or when
 //   kicked) re-reads /kdi/servers and drives every tablet row toward
 //   "assigned to a live server", finishing or undoing whatever a dead master
@@ -100,6 +104,9 @@ class Master {
   Status EnsureMetaServed();   // REQUIRES: op_mu_ held
   Status ReadNode(const std::string& path, std::string* contents, bool* exists);
   Status WriteNode(const std::string& path, const std::string& contents);
+  // OK while this master's term is current (session safe and its /kdi/master
+  // sequencer still valid at lockd); otherwise ends the term and fails.
+  Status Fence();
 
   // assigner.cc (REQUIRES: op_mu_ held for all)
   void ControlLoop();
@@ -110,6 +117,12 @@ class Master {
   Status FinishSplit(const meta::TabletMeta& parent, const std::string& left_dir,
                      const std::string& right_dir);
   Status LoadSchema(const std::string& table, Schema* schema, bool* exists);
+  // Reloads every tablet that META says a restarted server serves (its
+  // start time changed since the assignment): a restarted tabletd serves none.
+  Status ReloadOnRestartedServers();
+  // Sends a table's new schema to the servers of its assigned tablets
+  // (LoadTablet of a served tablet replaces its schema in place).
+  void PushSchema(const std::string& table, const Schema& schema);
   client::TabletClient* Tserver(const std::string& address);
   void BalanceOnce();
 
@@ -137,6 +150,7 @@ class Master {
   std::mutex op_mu_;
   std::unique_ptr<lock::LockSession> session_;    // GUARDED_BY(op_mu_)
   std::unique_ptr<lock::LockHandle> master_lock_; // GUARDED_BY(op_mu_)
+  std::string master_sequencer_;                  // GUARDED_BY(op_mu_)
   MetaStore meta_;                                // GUARDED_BY(op_mu_)
   ServerTracker servers_;
   std::map<std::string, std::unique_ptr<client::TabletClient>> tservers_;  // GUARDED_BY(op_mu_)

@@ -49,6 +49,7 @@ Status MetaStore::Load() {
 
 Status MetaStore::Put(const meta::TabletMeta& t) {
   if (client_ == nullptr) return Status::ServiceUnavailable("META has no server yet");
+  if (fence_) RETURN_NOT_OK(fence_());
   RowMutation m = meta::EncodeTabletRow(t, NowMicros());
   RETURN_NOT_OK_PREPEND(client_->Apply(MetaRef(), {m}), "writing META row of " + t.table + "/" + t.id);
   RETURN_NOT_OK_PREPEND(client_->Sync(MetaRef()), "syncing META");
@@ -58,6 +59,7 @@ Status MetaStore::Put(const meta::TabletMeta& t) {
 
 Status MetaStore::Delete(const std::string& row_key) {
   if (client_ == nullptr) return Status::ServiceUnavailable("META has no server yet");
+  if (fence_) RETURN_NOT_OK(fence_());
   RowMutation m(row_key);
   m.EraseRow();
   RETURN_NOT_OK_PREPEND(client_->Apply(MetaRef(), {m}), "deleting META row");

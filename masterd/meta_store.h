@@ -6,11 +6,16 @@
 // never shows what META does not durably hold. A failed write leaves the copy
 // unchanged; the caller retries or gives up the step (see doc/masterd.md).
 //
+// Fencing: before every write the store calls the fence the master installed
+// (SetFence); a write is never sent when the fence fails, so a master that lost
+// /kdi/master does not write META afterwards (doc/masterd.md, "Fencing").
+//
 // Threading: not thread-safe; the Master serializes every use under its
 // operation mutex.
 #ifndef KDI_MASTERD_META_STORE_H_
 #define KDI_MASTERD_META_STORE_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -30,6 +35,10 @@ class MetaStore {
   // Points the store at the tabletd serving META (drops the cached copy).
   void SetMetaServer(const std::string& address);
   const std::string& meta_server() const { return meta_server_; }
+
+  // Called before every Put/Delete; a non-OK result is returned unchanged and
+  // nothing is written.
+  void SetFence(std::function<Status()> fence) { fence_ = std::move(fence); }
 
   // Reads every row of META into memory.
   Status Load();
@@ -57,6 +66,7 @@ class MetaStore {
   std::unique_ptr<client::TabletClient> client_;
   std::map<std::string, meta::TabletMeta> rows_;
   bool loaded_ = false;
+  std::function<Status()> fence_;
 };
 
 // Microseconds since the epoch.

@@ -20,6 +20,7 @@ Status ServerTracker::Refresh(lock::LockSession* session) {
   struct Seen {
     bool live;
     std::string contents;
+    uint64_t owner;
   };
   std::map<std::string, Seen> seen;
   for (const auto& name : names) {
@@ -28,7 +29,7 @@ Status ServerTracker::Refresh(lock::LockSession* session) {
     std::string contents;
     if (!session->Open(meta::ServerPath(name), lock::kRead, 0, &h).ok()) continue;
     if (!h->GetContents(&contents, &st).ok()) continue;
-    seen[name] = Seen{st.lock_mode == lock::LockMode::kExclusive, contents};
+    seen[name] = Seen{st.lock_mode == lock::LockMode::kExclusive, contents, st.ephemeral_owner};
   }
   std::lock_guard<std::mutex> l(mu_);
   for (auto& [addr, srv] : servers_) srv.live = seen.count(addr) && seen[addr].live;
@@ -36,6 +37,10 @@ Status ServerTracker::Refresh(lock::LockSession* session) {
     TrackedServer& srv = servers_[addr];
     srv.address = addr;
     srv.live = info.live;
+    if (info.live && info.owner != 0) {
+      if (srv.incarnation != 0 && srv.incarnation != info.owner) restarted_[addr] = true;
+      srv.incarnation = info.owner;
+    }
     // "HOST:PORT start_time_us data_root shared|local"
     std::istringstream in(info.contents);
     std::string a, start, root, mode;
@@ -108,9 +113,31 @@ uint64_t ServerTracker::TabletSize(const std::string& server, const std::string&
   return 0;
 }
 
+int64_t ServerTracker::StartTime(const std::string& address) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = servers_.find(address);
+  return it == servers_.end() ? 0 : it->second.start_time_us;
+}
+
+std::vector<std::string> ServerTracker::Restarted() const {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<std::string> out;
+  for (const auto& [addr, pending] : restarted_) {
+    auto it = servers_.find(addr);
+    if (pending && it != servers_.end() && it->second.live) out.push_back(addr);
+  }
+  return out;
+}
+
+void ServerTracker::DoneRestart(const std::string& address) {
+  std::lock_guard<std::mutex> l(mu_);
+  restarted_.erase(address);
+}
+
 void ServerTracker::Clear() {
   std::lock_guard<std::mutex> l(mu_);
   servers_.clear();
+  restarted_.clear();
 }
 
 }  // namespace kdi::masterd

@@ -8,6 +8,12 @@
 // data root is shared; the tracker remembers that for servers that died, so
 // the master knows whether their tablets can move at once.
 //
+// Restarts: a server that comes back on the same address serves none of its
+// old tablets. The tracker notices a new incarnation (another session owns
+// the ephemeral node than at the last Refresh) and lists the address in
+// Restarted() until the master calls DoneRestart(); across master terms the
+// start time in the node (StartTime) tells the same.
+//
 // Threading: thread-safe (an internal mutex); Refresh does lock-service calls
 // without holding it.
 #ifndef KDI_MASTERD_SERVER_TRACKER_H_
@@ -32,6 +38,7 @@ struct TrackedServer {
   bool shared_known = false;
   std::string data_root;
   int64_t start_time_us = 0;
+  uint64_t incarnation = 0;  // session id owning /kdi/servers/ADDR (0: unknown)
   int64_t last_keepalive_us = 0;
   client::ServerStatusInfo last_status;  // from the last keepAlive
 };
@@ -49,6 +56,11 @@ class ServerTracker {
   // root). Unknown servers: true if every known live server is shared.
   bool IsShared(const std::string& address) const;
   std::vector<TrackedServer> All() const;
+  // Start time the server registered (0 if unknown).
+  int64_t StartTime(const std::string& address) const;
+  // Live servers seen with a new incarnation during this term, not yet handled.
+  std::vector<std::string> Restarted() const;
+  void DoneRestart(const std::string& address);
   // Size the server last reported for a tablet (0 if unknown).
   uint64_t TabletSize(const std::string& server, const std::string& table,
                       const std::string& id) const;
@@ -57,6 +69,7 @@ class ServerTracker {
  private:
   mutable std::mutex mu_;
   std::map<std::string, TrackedServer> servers_;  // GUARDED_BY(mu_)
+  std::map<std::string, bool> restarted_;          // GUARDED_BY(mu_)
 };
 
 }  // namespace kdi::masterd

@@ -71,6 +71,7 @@ Status Master::CreateTable(const meta::CreateTableRequest& req, meta::TableInfo*
   // 2. The schema: from now on the table exists.
   std::string bytes;
   req.schema.EncodeTo(&bytes);
+  RETURN_NOT_OK(Fence());
   {
     std::unique_ptr<lock::LockHandle> h;
     RETURN_NOT_OK_PREPEND(session_->Open(meta::TableSchemaPath(req.name),
@@ -120,6 +121,7 @@ Status Master::FinishDelete(const std::string& table) {
   for (const TabletMeta& t : meta_.TabletsOf(table)) {
     client::TabletRef ref{t.table, t.id};
     Status s;
+    RETURN_NOT_OK(Fence());
     if (!t.server.empty() && servers_.IsLive(t.server)) {
       s = Tserver(t.server)->UnloadTablet(ref, /*destroy=*/true);
       if (s.IsNotServing()) s = Status::OK();
@@ -213,11 +215,35 @@ Status Master::AlterTable(const meta::AlterTableRequest& req, meta::TableInfo* i
   }
   std::string bytes;
   updated.EncodeTo(&bytes);
+  RETURN_NOT_OK(Fence());
   RETURN_NOT_OK(WriteNode(meta::TableSchemaPath(req.name), bytes));
   KDI_LOG(INFO, "masterd") << "altered table " << req.name << ": \"" << updated.ToString()
                            << "\"";
+  PushSchema(req.name, updated);
   if (info) FillTableInfo(req.name, updated, info);
   return Status::OK();
+}
+
+void Master::PushSchema(const std::string& table, const Schema& schema) {
+  for (const TabletMeta& t : meta_.TabletsOf(table)) {
+    // Tablets not served now get the new schema when they are next loaded
+    // (Assign reads /kdi/tables/NAME).
+    if (t.state != TabletState::kAssigned || !servers_.IsLive(t.server)) continue;
+    if (!Fence().ok()) return;
+    client::LoadTabletRequest r;
+    r.desc.tablet = client::TabletRef{t.table, t.id};
+    r.desc.start_row = t.start_row;
+    r.desc.end_row = t.end_row;
+    r.desc.dir = t.dir;
+    r.schema = schema;
+    r.create_if_missing = false;
+    Status s = Tserver(t.server)->LoadTablet(r);
+    if (!s.ok()) {
+      KDI_LOG(WARN, "masterd") << "new schema of " << t.table << " not pushed to " << t.id
+                               << " on " << t.server << " (it gets it at its next load): "
+                               << s.ToString();
+    }
+  }
 }
 
 Status Master::ListTableSchemas(std::vector<std::string>* names) {
@@ -349,6 +375,8 @@ Status Master::Fsck(bool repair, meta::FsckReply* reply) {
   std::lock_guard<std::mutex> l(op_mu_);
   RETURN_NOT_OK(CheckActing());
   RETURN_NOT_OK(servers_.Refresh(session_.get()));
+  // Check what META durably holds, not this master's copy of it.
+  RETURN_NOT_OK_PREPEND(meta_.Load(), "re-reading META");
   auto problem = [&](const std::string& line) {
     reply->problems++;
     reply->lines.push_back("PROBLEM " + line);

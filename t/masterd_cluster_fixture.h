@@ -6,6 +6,9 @@
 #define KDI_T_MASTERD_CLUSTER_FIXTURE_H_
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
 
 #include <chrono>
 #include <map>
@@ -42,13 +45,16 @@ inline std::shared_ptr<rpc::TlsContext> ClientTls(const TlsFiles& f) {
 
 class MasterdClusterTest : public ::testing::Test {
  protected:
-  // Starts lockd, the tablet servers and the first `start_masters` masters
-  // (all when < 0); master i gets master_extra[i] as extra arguments.
+  // Starts lockd, the first `start_tservers` tablet servers (all when < 0) and
+  // the first `start_masters` masters (all when < 0); master i gets
+  // master_extra[i] as extra arguments. Separate data roots when !shared_root.
   void StartCluster(int masters = 2, int tservers = 3, int start_masters = -1,
-                    std::map<int, std::vector<std::string>> master_extra = {}) {
+                    std::map<int, std::vector<std::string>> master_extra = {},
+                    int start_tservers = -1, bool shared_root = true) {
     MiniClusterOptions o;
     o.num_masters = masters;
     o.num_tablet_servers = tservers;
+    o.shared_data_root = shared_root;
     o.master_args = {"--masterd_reconcile_interval_ms=100"};
     o.tabletd_args = {"--tabletd_keepalive_interval_ms=300"};
     o.start_daemons = false;
@@ -57,14 +63,15 @@ class MasterdClusterTest : public ::testing::Test {
     ASSERT_OK(cluster_->lockd()->Start());
     ASSERT_OK(cluster_->lockd()->WaitUntilReady());
     if (start_masters < 0) start_masters = masters;
-    for (int i = 0; i < start_masters; i++) {
-      cluster_->master(i)->SetExtraArgs(master_extra[i]);
-      ASSERT_OK(cluster_->master(i)->Start());
-    }
-    for (int i = 0; i < tservers; i++) ASSERT_OK(cluster_->tablet_server(i)->Start());
+    if (start_tservers < 0) start_tservers = tservers;
+    for (int i = 0; i < masters; i++) cluster_->master(i)->SetExtraArgs(master_extra[i]);
+    for (int i = 0; i < start_masters; i++) ASSERT_OK(cluster_->master(i)->Start());
+    for (int i = 0; i < start_tservers; i++) ASSERT_OK(cluster_->tablet_server(i)->Start());
     for (int i = 0; i < start_masters; i++) ASSERT_OK(cluster_->master(i)->WaitUntilReady());
-    for (int i = 0; i < tservers; i++) ASSERT_OK(cluster_->tablet_server(i)->WaitUntilReady());
-    ASSERT_OK(cluster_->WaitForTabletServers(tservers));
+    for (int i = 0; i < start_tservers; i++) {
+      ASSERT_OK(cluster_->tablet_server(i)->WaitUntilReady());
+    }
+    ASSERT_OK(cluster_->WaitForTabletServers(start_tservers));
     int active = -1;
     ASSERT_OK(cluster_->WaitForActiveMaster(&active));
     ASSERT_OK(cluster_->OpenLockSession(&session_));
@@ -185,6 +192,46 @@ class MasterdClusterTest : public ::testing::Test {
       if (s.ok() || !s.IsServiceUnavailable() || MonoMs() >= deadline) return s;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
+  }
+
+  // Tablets per server address of a table (from META).
+  std::map<std::string, int> TabletsPerServer(const std::string& table) {
+    std::map<std::string, int> out;
+    std::vector<TabletInfo> tablets;
+    if (!admin_->ListTablets(table, &tablets).ok()) return out;
+    for (const auto& t : tablets) out[t.meta.server]++;
+    return out;
+  }
+
+  // Index of the tablet server with this address, -1 if none.
+  int TserverIndex(const std::string& address) {
+    for (int i = 0; i < cluster_->num_tablet_servers(); i++) {
+      if (cluster_->tablet_server(i)->address() == address) return i;
+    }
+    return -1;
+  }
+
+  // Runs kdicli with the cluster's admin config; returns the exit code and
+  // collects stdout+stderr.
+  int Kdicli(const std::string& args, std::string* output) {
+    std::string cmd = BuildDir() + "/kdicli/kdicli -c " + cluster_->client_config_path() + " " +
+                      args + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    if (p == nullptr) return -1;
+    output->clear();
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), p)) > 0) output->append(buf, n);
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  }
+
+  // META's tabletd (from /kdi/root).
+  std::string MetaServer() {
+    std::unique_ptr<lock::LockHandle> h;
+    std::string root;
+    if (session_->Open(meta::kRootPath, lock::kRead, 0, &h).ok()) (void)h->GetContents(&root);
+    return root;
   }
 
   Status CreateTable(const std::string& name, const std::vector<std::string>& splits) {

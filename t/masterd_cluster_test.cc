@@ -3,8 +3,6 @@
 // the servers, fsck clean, lockd's tablet locks agree, delete) and bad input
 // (duplicate/unknown table, bad names and split rows, removing a family with
 // data without force, client-role principals writing).
-#include <sys/wait.h>
-
 #include <algorithm>
 #include <cstdio>
 
@@ -12,21 +10,6 @@
 
 namespace kdi::test {
 namespace {
-
-// Runs kdicli with the cluster's admin config; returns the exit code and
-// collects stdout+stderr.
-int Kdicli(MiniCluster* c, const std::string& args, std::string* output) {
-  std::string cmd = BuildDir() + "/kdicli/kdicli -c " + c->client_config_path() + " " + args +
-                    " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return -1;
-  output->clear();
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) output->append(buf, n);
-  int st = pclose(p);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 TEST_F(MasterdClusterTest, CreateTableSpreadsTabletsAndFsckPasses) {
   StartCluster();
@@ -61,19 +44,19 @@ TEST_F(MasterdClusterTest, CreateTableSpreadsTabletsAndFsckPasses) {
 
   // The same through kdicli's admin views.
   std::string out;
-  EXPECT_EQ(0, Kdicli(cluster_.get(), "fsck", &out)) << out;
+  EXPECT_EQ(0, Kdicli("fsck", &out)) << out;
   EXPECT_NE(std::string::npos, out.find("OK")) << out;
-  EXPECT_EQ(0, Kdicli(cluster_.get(), "create web3 --family 'cf:versions=2' --split b,c", &out))
+  EXPECT_EQ(0, Kdicli("create web3 --family 'cf:versions=2' --split b,c", &out))
       << out;
-  EXPECT_EQ(0, Kdicli(cluster_.get(), "tables", &out)) << out;
+  EXPECT_EQ(0, Kdicli("tables", &out)) << out;
   EXPECT_EQ("web\nweb3\n", out);
-  EXPECT_EQ(0, Kdicli(cluster_.get(), "tablets web3", &out)) << out;
+  EXPECT_EQ(0, Kdicli("tablets web3", &out)) << out;
   EXPECT_EQ(4, std::count(out.begin(), out.end(), '\n')) << out;  // header + 3 tablets
-  EXPECT_EQ(0, Kdicli(cluster_.get(), "servers", &out)) << out;
-  EXPECT_EQ(1, Kdicli(cluster_.get(), "create web3 --family cf", &out)) << out;
+  EXPECT_EQ(0, Kdicli("servers", &out)) << out;
+  EXPECT_EQ(1, Kdicli("create web3 --family cf", &out)) << out;
   EXPECT_NE(std::string::npos, out.find("already exists")) << out;
-  EXPECT_EQ(2, Kdicli(cluster_.get(), "create web4", &out)) << out;
-  EXPECT_EQ(0, Kdicli(cluster_.get(), "drop web3", &out)) << out;
+  EXPECT_EQ(2, Kdicli("create web4", &out)) << out;
+  EXPECT_EQ(0, Kdicli("drop web3", &out)) << out;
 
   ASSERT_OK(admin_->DeleteTable("web"));
   ASSERT_OK(admin_->ListTables(&names));
@@ -116,6 +99,22 @@ TEST_F(MasterdClusterTest, BadInputGetsClearErrors) {
   s = admin_->AlterTable(alter);
   EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
   EXPECT_NE(std::string::npos, s.message().find("--force")) << s.ToString();
+  // The same through kdicli: a clear message, a failing exit code.
+  std::string out;
+  EXPECT_NE(0, Kdicli("alter t1 --remove other", &out)) << out;
+  EXPECT_NE(std::string::npos, out.find("--force")) << out;
+  EXPECT_NE(0, Kdicli("drop nosuch", &out)) << out;
+  EXPECT_NE(std::string::npos, out.find("no such table")) << out;
+  EXPECT_NE(0, Kdicli("create 'bad/name' --family cf", &out)) << out;
+  EXPECT_NE(std::string::npos, out.find("bad/name")) << out;
+  EXPECT_NE(0, Kdicli("tablets nosuch", &out)) << out;
+  EXPECT_NE(std::string::npos, out.find("no such table")) << out;
+  // Unknown table in alter.
+  meta::AlterTableRequest alter_unknown = alter;
+  alter_unknown.name = "nosuch";
+  s = admin_->AlterTable(alter_unknown);
+  EXPECT_TRUE(s.IsNotFound()) << s.ToString();
+  EXPECT_NE(std::string::npos, s.message().find("no such table")) << s.ToString();
   alter.force = true;
   ASSERT_OK(admin_->AlterTable(alter, &info));
   EXPECT_EQ("cf:versions=3", info.schema.ToString());
@@ -140,6 +139,9 @@ TEST_F(MasterdClusterTest, BadInputGetsClearErrors) {
   EXPECT_EQ(std::vector<std::string>{"t1"}, names);
   meta::FsckReply fr;
   EXPECT_TRUE(client.Fsck(true, &fr).IsPermissionDenied());
+  meta::AlterTableRequest calter;
+  calter.name = "t1";
+  EXPECT_TRUE(client.AlterTable(calter).IsPermissionDenied());
 }
 
 }  // namespace
