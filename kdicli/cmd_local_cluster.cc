@@ -209,7 +209,7 @@ class LocalCluster {
       for (const Daemon& d : daemons_) {
         if (d.name == name) return Status::OK();
       }
-      int port;
+      int port = 0;
       RETURN_NOT_OK(FreeLoopbackPort(&port));
       daemons_.push_back(Daemon{name, kind, "127.0.0.1:" + std::to_string(port)});
       return Status::OK();

@@ -46,11 +46,22 @@ class LogLine {
   std::ostringstream out_;
 };
 
+// Turns the stream expression into void so that both branches of the ?: in
+// KDI_LOG have the same type. operator& binds more loosely than <<, so the
+// whole chain of << is evaluated first.
+struct Voidify {
+  void operator&(std::ostream&) {}
+};
+
 }  // namespace kdi::log
 
-#define KDI_LOG(level, component)                           \
-  if (!::kdi::log::Enabled(::kdi::log::level)) {            \
-  } else                                                    \
-    ::kdi::log::LogLine(::kdi::log::level, component).stream()
+// An expression, not an if statement, so that `if (x) KDI_LOG(...) << ...; else`
+// binds the else to the caller's if (no -Wdangling-else). When the level is
+// disabled, nothing after KDI_LOG(...) is evaluated.
+#define KDI_LOG(level, component)                  \
+  !::kdi::log::Enabled(::kdi::log::level)          \
+      ? (void)0                                    \
+      : ::kdi::log::Voidify() &                    \
+            ::kdi::log::LogLine(::kdi::log::level, component).stream()
 
 #endif  // KDI_LIB_UTIL_LOG_H_
