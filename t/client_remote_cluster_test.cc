@@ -120,8 +120,6 @@ TEST_F(RemoteClusterTest, ServerFailureIsInvisibleToTheApplication) {
 
   std::unique_ptr<Table> t;
   ASSERT_OK(Table::Open(Uri("fail", "&timeout_ms=60000"), &t));
-  auto* remote = dynamic_cast<client::RemoteTable*>(t.get());
-  ASSERT_NE(remote, nullptr);
   std::vector<std::string> rows;
   for (char c = 'a'; c <= 'z'; c++) {
     for (int i = 0; i < 20; i++) rows.push_back(std::string(1, c) + std::to_string(i));
@@ -129,7 +127,7 @@ TEST_F(RemoteClusterTest, ServerFailureIsInvisibleToTheApplication) {
   for (const auto& r : rows) ASSERT_OK(t->Set(r, "w:v", 1, "before"));
   ASSERT_OK(t->Sync());
   ASSERT_EQ(ScanAll(t.get()).size(), rows.size());
-  uint64_t retries_before = remote->stats().retries;
+  uint64_t retries_before = t->GetStats().retries;
 
   // Kill one tablet server: its tablets are reassigned to the other.
   ASSERT_OK(cluster_->tablet_server(0)->Kill());
@@ -138,7 +136,7 @@ TEST_F(RemoteClusterTest, ServerFailureIsInvisibleToTheApplication) {
   std::vector<Cell> all = ScanAll(t.get(), "history = 1");
   ASSERT_EQ(all.size(), rows.size());
   for (const Cell& c : all) EXPECT_EQ(c.value, "after") << c.DebugString();
-  EXPECT_GT(remote->stats().retries, retries_before);
+  EXPECT_GT(t->GetStats().retries, retries_before);
 
   // Bring the server back; a scan running while the other one is killed
   // returns every cell exactly once.
@@ -172,8 +170,6 @@ TEST_F(RemoteClusterTest, ScanWhileSplittingMovingAndKilling) {
   CreateTable("chaos", {});
   std::unique_ptr<Table> t;
   ASSERT_OK(Table::Open(Uri("chaos", "&timeout_ms=120000"), &t));
-  auto* remote = dynamic_cast<client::RemoteTable*>(t.get());
-  ASSERT_NE(remote, nullptr);
   const int kRows = 6000;
   std::string value(1000, 'v');
   char row[32];
@@ -250,13 +246,12 @@ TEST_F(RemoteClusterTest, ScanWhileSplittingMovingAndKilling) {
   }
   for (size_t i = 1; i < seen.size(); i++) ASSERT_LT(seen[i - 1], seen[i]);
   ASSERT_OK(t->Sync());
-  client::RemoteStatsSnapshot st = remote->stats();
+  TableStats st = t->GetStats();
   RecordProperty("writer_retries", static_cast<int>(st.retries));
-  auto* rr = dynamic_cast<client::RemoteTable*>(reader.get());
-  RecordProperty("scan_restarts", static_cast<int>(rr->stats().scan_restarts));
+  RecordProperty("scan_restarts", static_cast<int>(reader->GetStats().scan_restarts));
   EXPECT_GE(st.retries, 1u) << "the writer never had to follow a split or move";
   if (victim_from_cache) {
-    EXPECT_GE(rr->stats().scan_restarts, 1u) << "the scan never met the killed server";
+    EXPECT_GE(reader->GetStats().scan_restarts, 1u) << "the scan never met the killed server";
   }
   ASSERT_OK(session->Close());
 }

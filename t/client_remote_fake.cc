@@ -23,6 +23,11 @@ void FakeCluster::MoveTablet(const std::string& table, const std::string& id,
   }
 }
 
+void FakeCluster::DropTable(const std::string& table) {
+  std::lock_guard<std::mutex> l(mu_);
+  tables_.erase(table);
+}
+
 void FakeCluster::SplitTablet(const std::string& table, const std::string& id,
                               const std::string& row, const std::string& left_id,
                               const std::string& right_id) {
@@ -213,7 +218,7 @@ std::vector<Cell> FakeCluster::MetaCells() {
   for (auto& [name, t] : tables_) {
     for (const Tablet& tb : t.tablets) {
       std::string key = client::ClientMetaRowKey(name, tb.end);
-            out.emplace_back(key, "loc:server", 1, tb.server);
+      out.emplace_back(key, "loc:server", 1, tb.server);
       out.emplace_back(key, "tablet:end", 1, tb.end);
       out.emplace_back(key, "tablet:dir", 1, "tables/" + name + "/" + tb.id);
       out.emplace_back(key, "tablet:id", 1, tb.id);

@@ -43,6 +43,8 @@ class FakeCluster : public client::RemoteBackend {
   // Splits tablet id at row into two new tablets on the same server.
   void SplitTablet(const std::string& table, const std::string& id, const std::string& row,
                    const std::string& left_id, const std::string& right_id);
+  // Deletes the table: its schema, tablets (NotServing) and META rows.
+  void DropTable(const std::string& table);
   // A down server answers NetworkError to everything.
   void SetServerDown(const std::string& server, bool down);
   std::vector<Tablet> tablets(const std::string& table);

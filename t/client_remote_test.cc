@@ -411,6 +411,70 @@ TEST(RemoteTableTest, OrderOfOneRowIsKeptAcrossRetries) {
   EXPECT_EQ(cells[0].value, "v19");
 }
 
+// Set/Apply return once buffered; an error of the background flush (here: the
+// table was dropped in the meantime) is returned by the next Sync.
+TEST(RemoteTableTest, BackgroundFlushErrorIsReturnedBySync) {
+  auto c = ThreeTablets();
+  RemoteTableOptions o = TestOptions();
+  o.flush_interval_ms = 10;
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, o, &t));
+  ASSERT_OK(t->Set("h", "w:x", 1, "v"));
+  ASSERT_OK(t->Sync());
+  c->DropTable("t");
+  uint64_t flushes = t->GetStats().flushes;
+  ASSERT_OK(t->Set("h2", "w:x", 1, "v"));  // buffered: the error comes later
+  for (int i = 0; i < 500 && t->GetStats().flushes == flushes; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_GT(t->GetStats().flushes, flushes) << "the background flusher never ran";
+  Status s = t->Sync();
+  EXPECT_TRUE(s.IsNotFound()) << s.ToString();
+  EXPECT_NE(s.message().find("earlier buffered write"), std::string::npos) << s.ToString();
+  EXPECT_EQ(c->total_calls("sync"), 1) << "only the first Sync had a tablet to sync";
+}
+
+// The same error surfaces on the next write when the application does not Sync.
+TEST(RemoteTableTest, BackgroundFlushErrorIsReturnedByTheNextWrite) {
+  auto c = ThreeTablets();
+  RemoteTableOptions o = TestOptions();
+  o.flush_interval_ms = 10;
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, o, &t));
+  ASSERT_OK(t->Set("h", "w:x", 1, "v"));
+  ASSERT_OK(t->Sync());
+  c->DropTable("t");
+  ASSERT_OK(t->Set("h2", "w:x", 1, "v"));
+  Status s;
+  for (int i = 0; i < 500 && s.ok(); i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    s = t->Set("h3", "w:x", i, "v");
+  }
+  EXPECT_TRUE(s.IsNotFound()) << s.ToString();
+  EXPECT_NE(s.message().find("earlier buffered write"), std::string::npos) << s.ToString();
+}
+
+// A Sync that starts while a background flush is still retrying waits for it
+// and returns its error (it must not see an empty buffer and report success).
+TEST(RemoteTableTest, SyncDuringAFailingBackgroundFlushReturnsItsError) {
+  auto c = ThreeTablets();
+  RemoteTableOptions o = TestOptions();
+  o.flush_interval_ms = 10;
+  o.op_timeout_ms = 300;
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, o, &t));
+  c->SetServerDown("s2", true);
+  ASSERT_OK(t->Set("h", "w:x", 1, "v"));
+  for (int i = 0; i < 500 && t->GetStats().flushes == 0; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_EQ(t->GetStats().flushes, 1u);
+  Status s = t->Sync();  // the background flush is retrying until its deadline
+  EXPECT_TRUE(s.IsTimedOut()) << s.ToString();
+  EXPECT_NE(s.message().find("s2"), std::string::npos) << s.ToString();
+  EXPECT_GE(t->GetStats().retries, 1u);
+}
+
 TEST(RemoteTableTest, ClosedTableRefusesCalls) {
   auto c = ThreeTablets();
   std::unique_ptr<RemoteTable> t;

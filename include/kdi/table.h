@@ -29,6 +29,12 @@
 //   - Bad input (empty row, row or column > 64 KiB, value over the table's limit,
 //     unknown column family) is InvalidArgument and applies nothing of its batch.
 //
+// Stats: GetStats() returns counters of what a handle did behind the
+// application's back (retries, location lookups, cache invalidations, scan
+// restarts, ...): a kdi:// table follows tablet moves, splits and server
+// failures without returning an error, and these counters are how a test or a
+// monitoring hook sees that it happened. local: and mem: tables report zeros.
+//
 // Thread safety: a Table handle is thread-safe; any number of threads may call
 // any method concurrently. A CellStream belongs to one thread at a time. A
 // CellStream may outlive nothing: destroy streams before their Table.
@@ -153,6 +159,21 @@ struct TableOptions {
   size_t scan_page_bytes = 4 * 1024 * 1024;
 };
 
+// Counters of one Table handle since it was opened (see GetStats). Values only
+// grow. Only kdi:// tables count; local: and mem: tables report zeros.
+struct TableStats {
+  uint64_t retries = 0;              // attempts repeated after a retryable error
+  uint64_t meta_lookups = 0;         // META reads (location cache misses)
+  uint64_t root_lookups = 0;         // reads of /kdi/root (where META is served)
+  uint64_t cache_invalidations = 0;  // cached locations dropped (NotServing & co.)
+  uint64_t batches_sent = 0;         // Apply requests sent to tablet servers
+  uint64_t rows_sent = 0;            // RowMutations in those requests
+  uint64_t flushes = 0;              // write-buffer flushes (size, time, Sync, ...)
+  uint64_t syncs_sent = 0;           // Sync requests sent to tablet servers
+  uint64_t scan_pages = 0;           // scan pages received
+  uint64_t scan_restarts = 0;        // scans resumed from their last cell after an error
+};
+
 class Table {
  public:
   static Status Open(const std::string& uri, std::unique_ptr<Table>* table);
@@ -193,6 +214,9 @@ class Table {
 
   // The table's schema.
   virtual Status GetSchema(Schema* schema) = 0;
+
+  // A snapshot of the handle's counters (all zero for local: and mem:).
+  virtual TableStats GetStats() const { return TableStats(); }
 
   // Flushes (Sync) and releases resources; later calls fail. The destructor closes
   // too, ignoring errors.

@@ -7,7 +7,8 @@
 // returned (as TimedOut naming it) when the deadline passes.
 //
 // RemoteStats counts what the client did so that tests and operators can see
-// retries that the application never noticed. Counters are atomics: any thread.
+// retries that the application never noticed (Table::GetStats). Counters are
+// atomics: any thread.
 #ifndef KDI_LIB_CLIENT_REMOTE_RETRY_H_
 #define KDI_LIB_CLIENT_REMOTE_RETRY_H_
 
@@ -16,21 +17,12 @@
 #include <string>
 
 #include "kdi/status.h"
+#include "kdi/table.h"
 
 namespace kdi::client {
 
-struct RemoteStatsSnapshot {
-  uint64_t retries = 0;              // attempts repeated after a retryable error
-  uint64_t meta_lookups = 0;         // META reads (cache misses)
-  uint64_t root_lookups = 0;         // reads of /kdi/root
-  uint64_t cache_invalidations = 0;  // entries dropped after NotServing & co.
-  uint64_t batches_sent = 0;         // Apply RPCs
-  uint64_t rows_sent = 0;            // RowMutations in those RPCs
-  uint64_t flushes = 0;              // buffer flushes (size, time, Sync, ...)
-  uint64_t syncs_sent = 0;           // Sync RPCs
-  uint64_t scan_pages = 0;           // ScanPage RPCs answered
-  uint64_t scan_restarts = 0;        // scans resumed from their last cell after an error
-};
+// The public counters (kdi/table.h TableStats) are what RemoteStats snapshots.
+using RemoteStatsSnapshot = TableStats;
 
 struct RemoteStats {
   std::atomic<uint64_t> retries{0};

@@ -174,6 +174,60 @@ Status CreateRpcBackend(const RemoteTableOptions& options,
   return Status::OK();
 }
 
+namespace {
+
+// The process-wide registry of shared backends. Leaked on purpose: tables
+// may still be open while static destructors run at exit.
+std::mutex& SharedMu() {
+  static std::mutex* mu = new std::mutex;
+  return *mu;
+}
+std::map<std::string, std::weak_ptr<RemoteBackend>>& SharedBackends() {
+  static auto* m = new std::map<std::string, std::weak_ptr<RemoteBackend>>;
+  return *m;
+}
+
+std::string SharingKey(const RemoteTableOptions& o) {
+  std::string key;
+  for (const std::string& part : {o.lockd_address, o.tls_ca_file, o.tls_cert_file,
+                                  o.tls_key_file, std::to_string(o.rpc_timeout_ms)}) {
+    key += part;
+    key.push_back('\0');
+  }
+  return key;
+}
+
+}  // namespace
+
+Status SharedRpcBackend(const RemoteTableOptions& options,
+                        std::shared_ptr<RemoteBackend>* out) {
+  const std::string key = SharingKey(options);
+  std::lock_guard<std::mutex> l(SharedMu());
+  auto& backends = SharedBackends();
+  for (auto it = backends.begin(); it != backends.end();) {
+    it = it->second.expired() ? backends.erase(it) : std::next(it);
+  }
+  auto it = backends.find(key);
+  if (it != backends.end()) {
+    if (std::shared_ptr<RemoteBackend> b = it->second.lock()) {
+      *out = std::move(b);
+      return Status::OK();
+    }
+  }
+  std::shared_ptr<RemoteBackend> b;
+  RETURN_NOT_OK(CreateRpcBackend(options, &b));
+  backends[key] = b;
+  *out = std::move(b);
+  return Status::OK();
+}
+
+size_t SharedRpcBackendCount() {
+  std::lock_guard<std::mutex> l(SharedMu());
+  size_t n = 0;
+  for (const auto& [key, w] : SharedBackends()) n += !w.expired();
+  return n;
+}
+
 // Defined here rather than in remote_table.cc so that the retry and caching
 // logic links without the RPC and lock-service layers (unit tests with fakes).
 Status RemoteTable::Open(const std::string& uri, const TableOptions& table_options,
@@ -192,7 +246,7 @@ Status RemoteTable::Open(const std::string& uri, const TableOptions& table_optio
   // Messages name the table without the URI's parameters (paths of keys).
   std::string name = "kdi://" + options.lockd_address + "/" + options.table;
   std::shared_ptr<RemoteBackend> backend;
-  RETURN_NOT_OK_PREPEND(CreateRpcBackend(options, &backend), name);
+  RETURN_NOT_OK_PREPEND(SharedRpcBackend(options, &backend), name);
   std::unique_ptr<RemoteTable> table;
   RETURN_NOT_OK_PREPEND(OpenWithBackend(std::move(backend), options, &table), name);
   *out = std::move(table);

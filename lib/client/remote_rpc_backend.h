@@ -8,10 +8,23 @@
 // The lock session is opened lazily and reopened if it expires. Handles to
 // /kdi/root are reopened when the node was replaced.
 //
+// Sharing: kdi::Table::Open uses SharedRpcBackend, so every kdi:// handle of a
+// process that names the same cluster with the same credentials (lockd
+// address, the three TLS file names, rpc_timeout_ms) shares one backend: one
+// lock-service session and one connection per tabletd, however many tables
+// and handles are open. The backend is reference-counted (shared_ptr held by
+// each RemoteTable) and closes its session when the last handle is destroyed.
+// This is safe because the client only reads through its session (/kdi/root,
+// /kdi/tables/T; it holds no lock and no ephemeral node) and every method is
+// thread-safe and stateless per call; a session that expires is reopened for
+// all. Credential files are read when the backend is made: a handle opened
+// while another one is still open reuses the TLS context loaded then.
+//
 // Thread-safe: any thread may call any method.
 #ifndef KDI_LIB_CLIENT_REMOTE_RPC_BACKEND_H_
 #define KDI_LIB_CLIENT_REMOTE_RPC_BACKEND_H_
 
+#include <cstddef>
 #include <memory>
 
 #include "kdi/status.h"
@@ -20,9 +33,17 @@
 
 namespace kdi::client {
 
-// Checks the TLS files and builds the backend (no network traffic yet).
+// Checks the TLS files and builds a new backend (no network traffic yet).
 Status CreateRpcBackend(const RemoteTableOptions& options,
                         std::shared_ptr<RemoteBackend>* out);
+
+// The backend of this process for options' cluster and credentials (see
+// "Sharing"): the live one if a handle holds it, else a new one.
+Status SharedRpcBackend(const RemoteTableOptions& options,
+                        std::shared_ptr<RemoteBackend>* out);
+
+// How many shared backends are alive (for tests and debugging).
+size_t SharedRpcBackendCount();
 
 }  // namespace kdi::client
 

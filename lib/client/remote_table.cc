@@ -130,7 +130,9 @@ Status RemoteTable::ApplyBatch(const std::vector<RowMutation>& batch) {
   return Status::OK();
 }
 
-Status RemoteTable::Flush() {
+Status RemoteTable::Flush() { return FlushBuffer(/*background=*/false); }
+
+Status RemoteTable::FlushBuffer(bool background) {
   std::lock_guard<std::mutex> f(flush_mu_);
   std::vector<RowMutation> rows;
   {
@@ -143,6 +145,9 @@ Status RemoteTable::Flush() {
   Status s = sender_.Send(std::move(rows), &backoff, &touched);
   std::lock_guard<std::mutex> l(mu_);
   for (auto& [k, loc] : touched) touched_[k] = loc;
+  // Kept before flush_mu_ is released: a Sync that waited for this flush on
+  // flush_mu_ then finds the error (it would miss it if it were stored later).
+  if (background && !s.ok() && async_error_.ok()) async_error_ = s;
   return s;
 }
 
@@ -156,9 +161,9 @@ void RemoteTable::FlusherLoop() {
       continue;
     }
     l.unlock();
-    Status s = Flush();
+    Status s = FlushBuffer(/*background=*/true);  // an error is kept in async_error_
+    (void)s;
     l.lock();
-    if (!s.ok() && async_error_.ok()) async_error_ = s;
   }
 }
 

@@ -19,7 +19,7 @@
 // application sees no error when the tablet is found again (after a move,
 // split or failover). ApplyIf is retried only when the server certainly did
 // not apply it (NotServing, ServiceUnavailable); after a lost reply it fails
-// with the transport error (outcome unknown). stats() counts the retries.
+// with the transport error (outcome unknown). GetStats() counts the retries.
 //
 // Thread safety: thread-safe (Table contract). One mutex guards the buffer;
 // flushes are serialized by a second one so that mutations of one row reach
@@ -66,6 +66,7 @@ class RemoteTable : public Table {
   using Table::Scan;
   Status Scan(const ScanPredicate& predicate, std::unique_ptr<CellStream>* out) override;
   Status GetSchema(Schema* schema) override;
+  TableStats GetStats() const override { return stats_.Snapshot(); }
   Status Close() override;
 
   // Sends everything buffered (without waiting for durability).
@@ -83,6 +84,9 @@ class RemoteTable : public Table {
   Status CheckOpen();
   Backoff NewBackoff() const;
   Status SyncTablet(const TabletLocation& loc, Backoff* backoff);
+  // Sends the buffer. background: the flusher thread's flush, whose error is
+  // kept for the next write, flush or Sync (async_error_).
+  Status FlushBuffer(bool background);
   void FlusherLoop();
 
   const std::shared_ptr<RemoteBackend> backend_;
