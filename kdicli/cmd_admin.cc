@@ -1,8 +1,8 @@
 // kdicli admin views and table meta, through masterd's 2a interface
 // (lib/client/meta_client.h; the master is found through /kdi/master):
 //   tables | describe TABLE | tablets TABLE | servers | fsck [--repair]
-//   create TABLE --family SPECS [--split ROWS] [ROW...] | drop TABLE
-//   alter TABLE [--add SPECS] [--remove NAMES] [--force]
+//   create TABLE --family SPEC [--family SPEC]... [--split ROWS]... [ROW]... | drop TABLE
+//   alter TABLE [--family SPEC]... [--remove NAMES]... [--force]
 // Documented in kdicli(1). Exit codes: 0 ok (fsck: no problem), 1 failure (fsck:
 // problems found), 2 usage.
 #include <cinttypes>
@@ -167,24 +167,40 @@ int RunFsck(Context* ctx) {
   return kExitOk;
 }
 
+// Every value of a repeatable flag, each value split at `seps` (so both
+// "--family a --family b" and "--family 'a b'" work).
+std::vector<std::string> RepeatedList(Context* ctx, const char* flag, const char* seps) {
+  std::vector<std::string> out;
+  for (const auto& v : ctx->RepeatedFlag(flag)) {
+    for (auto& item : SplitList(v, seps)) out.push_back(std::move(item));
+  }
+  return out;
+}
+
 int RunCreate(Context* ctx) {
   std::vector<std::string> args;
   int rc;
-  ctx->flags()->AddString("family", "", "column families: \"NAME[:versions=N][:ttl=S][:compress=zlib] ...\"")
-      .ValueName("SPECS");
-  ctx->flags()->AddString("split", "", "initial split rows, comma-separated").ValueName("ROWS");
+  ctx->flags()->AddString("family", "", "a column family NAME[:versions=N][:ttl=S][:compress=zlib]; "
+                          "repeat it (or separate specs by spaces) for more")
+      .ValueName("SPEC");
+  ctx->flags()->AddString("split", "", "initial split rows, comma-separated; may be repeated")
+      .ValueName("ROWS");
   if (!ctx->Parse(&args, &rc)) return rc;
   if (args.empty()) return ctx->UsageError("expected TABLE");
   meta::CreateTableRequest req;
   req.name = args[0];
-  const std::string& fams = ctx->flags()->GetString("family");
-  if (fams.empty()) return ctx->UsageError("--family is required (e.g. --family 'cf:versions=3')");
-  Status s = Schema::Parse(fams, &req.schema);
-  if (!s.ok()) return ctx->UsageError(s.message());
-  req.split_rows = SplitList(ctx->flags()->GetString("split"), ",");
+  std::vector<std::string> specs = RepeatedList(ctx, "family", " \t");
+  if (specs.empty()) return ctx->UsageError("--family is required (e.g. --family 'cf:versions=3')");
+  for (const auto& spec : specs) {
+    FamilyOptions f;
+    Status s = FamilyOptions::Parse(spec, &f);
+    if (s.ok()) s = req.schema.AddFamily(f);
+    if (!s.ok()) return ctx->UsageError("--family " + spec + ": " + s.message());
+  }
+  req.split_rows = RepeatedList(ctx, "split", ",");
   req.split_rows.insert(req.split_rows.end(), args.begin() + 1, args.end());
   Admin a;
-  s = Connect(ctx, &a);
+  Status s = Connect(ctx, &a);
   meta::TableInfo info;
   if (s.ok()) s = a.client->CreateTable(req, &info);
   if (!s.ok()) return ctx->Fail(s);
@@ -208,27 +224,32 @@ int RunDrop(Context* ctx) {
 int RunAlter(Context* ctx) {
   std::vector<std::string> args;
   int rc;
-  ctx->flags()->AddString("add", "", "families to add or change: \"SPEC ...\"").ValueName("SPECS");
-  ctx->flags()->AddString("remove", "", "families to remove, comma-separated").ValueName("NAMES");
+  ctx->flags()->AddString("family", "", "a family to add or change, as for create; may be repeated")
+      .ValueName("SPEC");
+  ctx->flags()->AddString("add", "", "the same as --family").ValueName("SPEC");
+  ctx->flags()->AddString("remove", "", "families to remove, comma-separated; may be repeated")
+      .ValueName("NAMES");
   ctx->flags()->AddBool("force", false, "remove families even if they hold data");
   if (!ctx->Parse(&args, &rc)) return rc;
   if (args.size() != 1) return ctx->UsageError("expected one TABLE");
   meta::AlterTableRequest req;
   req.name = args[0];
   req.force = ctx->flags()->GetBool("force");
-  for (const auto& spec : SplitList(ctx->flags()->GetString("add"), " \t")) {
+  std::vector<std::string> specs = RepeatedList(ctx, "family", " \t");
+  for (auto& spec : RepeatedList(ctx, "add", " \t")) specs.push_back(std::move(spec));
+  for (const auto& spec : specs) {
     meta::AlterOp op;
     Status s = FamilyOptions::Parse(spec, &op.family);
-    if (!s.ok()) return ctx->UsageError(s.message());
+    if (!s.ok()) return ctx->UsageError("--family " + spec + ": " + s.message());
     req.ops.push_back(op);
   }
-  for (const auto& name : SplitList(ctx->flags()->GetString("remove"), ", ")) {
+  for (const auto& name : RepeatedList(ctx, "remove", ", ")) {
     meta::AlterOp op;
     op.kind = meta::AlterOp::Kind::kRemoveFamily;
     op.family.name = name;
     req.ops.push_back(op);
   }
-  if (req.ops.empty()) return ctx->UsageError("nothing to change: give --add or --remove");
+  if (req.ops.empty()) return ctx->UsageError("nothing to change: give --family or --remove");
   Admin a;
   Status s = Connect(ctx, &a);
   meta::TableInfo info;
@@ -249,8 +270,10 @@ KDICLI_COMMAND("servers", kdi::cli::RunServers, "",
                "list the tablet servers: liveness, tablets, load, last keepAlive");
 KDICLI_COMMAND("fsck", kdi::cli::RunFsck, "[--repair]",
                "check META: coverage, assignment, locks; exit 0 only if all hold");
-KDICLI_COMMAND("create", kdi::cli::RunCreate, "TABLE --family SPECS [--split ROWS] [ROW...]",
+KDICLI_COMMAND("create", kdi::cli::RunCreate,
+               "TABLE --family SPEC [--family SPEC]... [--split ROWS]... [ROW]...",
                "create a table (admin role)");
 KDICLI_COMMAND("drop", kdi::cli::RunDrop, "TABLE", "delete a table and its data (admin role)");
-KDICLI_COMMAND("alter", kdi::cli::RunAlter, "TABLE [--add SPECS] [--remove NAMES] [--force]",
+KDICLI_COMMAND("alter", kdi::cli::RunAlter,
+               "TABLE [--family SPEC]... [--remove NAMES]... [--force]",
                "change a table's column families (admin role)");

@@ -51,6 +51,11 @@ std::unique_ptr<Options> GlobalOptions() {
                                         kSummary);
   AddConfigOption(opts.get());
   opts->AddBool("version", false, "print the version and exit").FlagOnly();
+  // For scripts, completion and tests that must cover every command
+  // (t/kdicli_usage_test.cc).
+  opts->AddBool("list_commands", false,
+                "print every command, one per line: its words, a tab, its usage")
+      .FlagOnly();
   AddClusterOptions(opts.get());
   opts->AddString("log_level", "warn", "least severe library log level printed on stderr")
       .Global()
@@ -154,6 +159,39 @@ bool Context::Parse(std::vector<std::string>* operands, int* exit_code) {
   return true;
 }
 
+std::vector<std::string> Context::RepeatedFlag(const std::string& name) const {
+  // Parse() accepted these arguments, so every "--flag" is a declared option;
+  // the declarations tell which flags consume the next argument as a value.
+  auto normalize = [](std::string f) {
+    std::replace(f.begin(), f.end(), '-', '_');
+    return f;
+  };
+  auto takes_value = [this](const std::string& flag) {
+    for (const Option* o : flags_->List()) {
+      if (o->name() == flag) return o->type() != OptionType::kBool;
+    }
+    return false;  // an alias or a --no-X: kdicli commands alias no value flags
+  };
+  std::vector<std::string> values;
+  for (size_t i = 0; i < args_.size(); i++) {
+    const std::string& a = args_[i];
+    if (a == "--") break;
+    if (a.size() < 3 || a[0] != '-' || a[1] != '-') continue;  // operand or -x
+    size_t eq = a.find('=');
+    std::string flag = normalize(a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2));
+    std::string value;
+    if (eq != std::string::npos) {
+      value = a.substr(eq + 1);
+    } else if (takes_value(flag) && i + 1 < args_.size()) {
+      value = args_[++i];
+    } else {
+      continue;
+    }
+    if (flag == name) values.push_back(value);
+  }
+  return values;
+}
+
 int Context::UsageError(const std::string& message) {
   err() << "kdicli " << cmd_.path << ": " << message << "\n"
         << "usage: kdicli " << cmd_.path << " " << cmd_.usage << "\n"
@@ -202,6 +240,10 @@ int RunKdicli(const std::vector<std::string>& args, std::ostream& out, std::ostr
   }
   if (global->GetBool("version")) {
     out << "kdicli (kdi) " << PACKAGE_VERSION << "\n";
+    return kExitOk;
+  }
+  if (global->GetBool("list_commands")) {
+    for (const CommandInfo& c : Commands()) out << c.path << "\t" << c.usage << "\n";
     return kExitOk;
   }
   // "kdicli help [COMMAND...]" is "kdicli [COMMAND...] --help".

@@ -91,6 +91,11 @@ class Context {
   // *operands. Returns false with *exit_code set when the command must end:
   // 0 after printing --help, 2 after printing a usage error.
   bool Parse(std::vector<std::string>* operands, int* exit_code);
+  // Every value the command line gave the (non-boolean) flag `name`, in order,
+  // for flags that may be repeated (--family a --family b): flags() keeps only
+  // the last one. Spellings as Parse accepts them (--name=V, --name V, dashes
+  // for underscores); "--" ends the options. REQUIRES: Parse() returned true.
+  std::vector<std::string> RepeatedFlag(const std::string& name) const;
 
   // The global settings: kdi.conf [global] and [kdicli], overridden by global
   // flags (kdicli --lockd_address=H:P CMD ...). Keys: lockd_address,
