@@ -8,7 +8,7 @@
 // cluster per fault point): t/masterd_fault_test (assignment, create, delete),
 // t/masterd_split_fault_test (KDI_SPLIT_FAULTS: split steps and the
 // reassignment after a server failure), t/masterd_move_fault_test
-// (KDI_MOVE_FAULTS: the steps of a balancer move).
+// (KDI_MOVE_FAULTS: the steps of a balancer move, and the META bootstrap).
 #include <cstdio>
 
 #include "t/masterd_cluster_fixture.h"
@@ -153,6 +153,41 @@ INSTANTIATE_TEST_SUITE_P(SplitFaultPoints, MasterdFaultTest,
 #elif defined(KDI_MOVE_FAULTS)
 INSTANTIATE_TEST_SUITE_P(MoveFaultPoints, MasterdFaultTest,
                          ::testing::Values("move-after-meta-assigning", "move-after-migrate"));
+
+// The first master of an empty cluster dies after loading META on a tabletd,
+// before writing /kdi/root: the next one adopts that server (the holder of
+// META's tablet lock) instead of creating META a second time.
+TEST_F(MasterdClusterTest, BootstrapFaultNextMasterAdoptsMeta) {
+  StartCluster(2, 2, /*start_masters=*/0,
+               {{0, {"--masterd_fault_point=bootstrap-after-load"}}});
+  ASSERT_OK(cluster_->master(0)->Start());
+  ASSERT_OK(cluster_->master(0)->WaitForExit(20000));
+  EXPECT_EQ(86, cluster_->master(0)->last_exit_code()) << "exit code of the fault point";
+  EXPECT_EQ("", MetaServer()) << "/kdi/root written before the fault point";
+  std::string holder;
+  {
+    std::unique_ptr<lock::LockHandle> h;
+    ASSERT_OK(session_->Open(meta::TabletLockPath(meta::kMetaTableName, meta::kMetaTabletId),
+                             lock::kRead, 0, &h));
+    ASSERT_OK(h->GetContents(&holder));
+  }
+  ASSERT_FALSE(holder.empty()) << "META was not loaded before the fault point";
+  int64_t t0 = MonoMs();
+  ASSERT_OK(cluster_->master(1)->Start());
+  ASSERT_OK(cluster_->master(1)->WaitUntilReady());
+  ASSERT_OK(WaitForFsck(30000));
+  printf("fault point bootstrap-after-load: the next master converged %lld ms after it "
+         "started\n", static_cast<long long>(MonoMs() - t0));
+  EXPECT_EQ(holder, MetaServer()) << "META should stay where the first master loaded it";
+  ASSERT_OK(CreateTable("t", {"m"}));
+  ASSERT_OK(WaitForFsck(10000));
+  for (const std::string r : {"a", "z"}) ASSERT_OK(WriteCell("t", r, "v-" + r));
+  for (const std::string r : {"a", "z"}) {
+    std::vector<Cell> cells;
+    ASSERT_OK(ReadRow("t", r, &cells));
+    ASSERT_EQ(1u, cells.size()) << r;
+  }
+}
 #else
 INSTANTIATE_TEST_SUITE_P(FaultPoints, MasterdFaultTest,
                          ::testing::Values("after-meta-assigning", "after-load-before-meta",
