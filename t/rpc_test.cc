@@ -248,6 +248,52 @@ TEST_F(RpcTest, ResponderOutlivesServerAndDroppedRequestsGetInternal) {
   server_->Stop();                        // idempotent
 }
 
+// A kWorker handler with a fast path: the I/O thread answers what the fast
+// path accepts (on its own thread, not a worker's), and everything it declines
+// reaches the worker handler with the body intact.
+TEST_F(RpcTest, InlineFastPathAnswersOrFallsBackToWorker) {
+  ServerOptions so;
+  so.tls = certs_.ServerTls();
+  server_ = std::make_unique<Server>(so);
+  std::atomic<int> inline_answers{0}, worker_answers{0};
+  std::thread::id inline_thread, worker_thread;
+  std::mutex mu;
+  server_->Register(
+      kEcho,
+      [&](std::string body, ResponderPtr r) {
+        {
+          std::lock_guard<std::mutex> l(mu);
+          worker_thread = std::this_thread::get_id();
+        }
+        worker_answers++;
+        r->Reply(Status::OK(), "worker:" + body);
+      },
+      RoleSet::Any(),
+      [&](const std::string& body, const ResponderPtr& r) {
+        if (body.rfind("fast", 0) != 0) return false;  // declined: untouched
+        {
+          std::lock_guard<std::mutex> l(mu);
+          inline_thread = std::this_thread::get_id();
+        }
+        inline_answers++;
+        r->Reply(Status::OK(), "inline:" + body);
+        return true;
+      });
+  ASSERT_OK(server_->Start());
+  auto ch = NewChannel();
+  std::string reply;
+  for (int i = 0; i < 20; i++) {
+    ASSERT_OK(ch->Call(kEcho, "fast" + std::to_string(i), &reply));
+    EXPECT_EQ(reply, "inline:fast" + std::to_string(i));
+    ASSERT_OK(ch->Call(kEcho, "slow" + std::to_string(i), &reply));
+    EXPECT_EQ(reply, "worker:slow" + std::to_string(i));
+  }
+  EXPECT_EQ(inline_answers.load(), 20);
+  EXPECT_EQ(worker_answers.load(), 20);
+  std::lock_guard<std::mutex> l(mu);
+  EXPECT_NE(inline_thread, worker_thread);
+}
+
 TEST_F(RpcTest, ChannelToNowhereFailsFastAndBacksOff) {
   ChannelOptions co;
   co.address = "127.0.0.1:" + std::to_string(test::FreePort());
@@ -313,6 +359,24 @@ TEST(FrameCompressionTest, IncompressibleBodiesAreSentAsIs) {
   ASSERT_OK(DecodeFrameBody(got, std::string_view(frame).substr(kFrameHeaderSize),
                             kDefaultMaxBodyBytes, &body));
   EXPECT_TRUE(body == text);
+}
+
+// Bodies that deflate by less than half (random printable values, as in a
+// YCSB table) are sent plain: deflating them cost more CPU than it saved.
+TEST(FrameCompressionTest, BodiesThatShrinkLittleAreSentAsIs) {
+  std::mt19937 rng(5);
+  for (size_t size : {size_t{kMinCompressBytes}, size_t{1} << 20}) {
+    std::string printable(size, '\0');
+    for (char& c : printable) c = static_cast<char>(' ' + rng() % 95);
+    std::string frame;
+    FrameHeader h;
+    h.type = kEcho;
+    AppendFrame(h, printable, &frame, /*compress=*/true);
+    FrameHeader got;
+    ASSERT_OK(DecodeFrameHeader(frame.data(), kDefaultMaxBodyBytes, &got));
+    EXPECT_FALSE(got.flags & kFlagCompressed) << size;
+    EXPECT_EQ(got.body_length, printable.size());
+  }
 }
 
 TEST_F(RpcTest, StartErrorsAreClear) {

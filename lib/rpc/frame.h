@@ -69,8 +69,10 @@ void EncodeFrameHeader(const FrameHeader& h, char out[kFrameHeaderSize]);
 // version mismatch, so the peer can say which versions differ).
 Status DecodeFrameHeader(const char in[kFrameHeaderSize], uint32_t max_body, FrameHeader* h);
 
-// Appends a complete frame (header + body) to out. When compress is true and the
-// body is large enough to gain, the body is deflated and kFlagCompressed set.
+// Appends a complete frame (header + body) to out. When compress is true, the
+// body is at least kMinCompressBytes and deflating at least halves it, the body
+// is sent deflated and kFlagCompressed set (a smaller gain costs more CPU on
+// both ends than it saves on the wire).
 void AppendFrame(FrameHeader h, std::string_view body, std::string* out, bool compress = false);
 
 // Given a decoded header and its raw body bytes, produces the logical body

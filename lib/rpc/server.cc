@@ -194,6 +194,7 @@ class Server::Impl {
     Handler handler;
     Dispatch dispatch;
     RoleSet roles;
+    InlineHandler try_inline;  // kWorker only; may be empty
   };
 
   // One connection; owned by conns_, I/O thread only.
@@ -211,8 +212,10 @@ class Server::Impl {
   explicit Impl(ServerOptions opts) : opts_(std::move(opts)) {}
   ~Impl() { Stop(); }
 
-  void Register(uint16_t type, Handler handler, Dispatch dispatch, RoleSet roles) {
-    handlers_.insert_or_assign(type, Entry{std::move(handler), dispatch, roles});
+  void Register(uint16_t type, Handler handler, Dispatch dispatch, RoleSet roles,
+                InlineHandler try_inline) {
+    handlers_.insert_or_assign(
+        type, Entry{std::move(handler), dispatch, roles, std::move(try_inline)});
   }
 
   Status Start();
@@ -584,6 +587,7 @@ void Server::Impl::Dispatch(Conn* c, const FrameHeader& h, std::string body) {
     e.handler(std::move(body), std::move(responder));
     return;
   }
+  if (e.try_inline && e.try_inline(body, responder)) return;
   // handlers_ is immutable after Start() and workers are joined before it dies.
   const Handler* handler = &e.handler;
   workers_.Submit([handler, body = std::move(body), responder = std::move(responder)]() mutable {
@@ -699,7 +703,10 @@ Server::Server(ServerOptions opts) : impl_(new Impl(std::move(opts))) {}
 Server::~Server() { impl_->Stop(); }
 
 void Server::Register(uint16_t type, Handler handler, Dispatch dispatch, RoleSet roles) {
-  impl_->Register(type, std::move(handler), dispatch, roles);
+  impl_->Register(type, std::move(handler), dispatch, roles, InlineHandler());
+}
+void Server::Register(uint16_t type, Handler handler, RoleSet roles, InlineHandler try_inline) {
+  impl_->Register(type, std::move(handler), Dispatch::kWorker, roles, std::move(try_inline));
 }
 Status Server::Start() { return impl_->Start(); }
 void Server::Stop() { impl_->Stop(); }

@@ -49,6 +49,14 @@ using ResponderPtr = std::shared_ptr<Responder>;
 
 using Handler = std::function<void(std::string body, ResponderPtr responder)>;
 
+// An optional fast path of a kWorker handler, tried on the I/O thread before the
+// request is queued for a worker (it saves the two thread hand-offs of a worker
+// handler, which a profile of point reads showed to be ~40% of the server's
+// CPU). It must never block: it either answers through the responder and
+// returns true, or returns false without replying, and the request then goes
+// to the worker handler as usual (body and responder untouched).
+using InlineHandler = std::function<bool(const std::string& body, const ResponderPtr& responder)>;
+
 enum class Dispatch { kWorker, kLoop };
 
 // A set of roles allowed to call a handler.
@@ -83,6 +91,9 @@ class Server {
   // REQUIRES: called before Start().
   void Register(uint16_t type, Handler handler, Dispatch dispatch = Dispatch::kWorker,
                 RoleSet roles = RoleSet::Any());
+  // A kWorker handler with a non-blocking fast path (see InlineHandler).
+  // REQUIRES: called before Start().
+  void Register(uint16_t type, Handler handler, RoleSet roles, InlineHandler try_inline);
 
   // Binds, starts the I/O thread and the workers. A Server is started once; to
   // serve again after Stop(), make a new one (the port may be reused).
