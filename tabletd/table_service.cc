@@ -1,6 +1,7 @@
 // TableService: the 3a handlers. See table_service.h.
 #include "tabletd/table_service.h"
 
+#include <algorithm>
 #include <functional>
 #include <utility>
 
@@ -87,7 +88,7 @@ void TableService::Register(rpc::Server* server) {
   server->Register(client::kMsgSync, std::bind(&TableService::HandleSync, this, _1, _2),
                    rpc::Dispatch::kWorker, any);
   server->Register(client::kMsgScanPage, std::bind(&TableService::HandleScanPage, this, _1, _2),
-                   rpc::Dispatch::kWorker, any);
+                   any, std::bind(&TableService::TryScanPageInline, this, _1, _2));
   server->Register(client::kMsgGetRowRevision,
                    std::bind(&TableService::HandleGetRowRevision, this, _1, _2),
                    rpc::Dispatch::kWorker, any);
@@ -181,6 +182,47 @@ void TableService::HandleScanPage(std::string body, rpc::ResponderPtr r) {
   std::string out;
   client::EncodeScanPageReply(reply, &out);
   r->Reply(Status::OK(), std::move(out));
+}
+
+bool TableService::TryScanPageInline(const std::string& body, const rpc::ResponderPtr& r) {
+  // Bounds the work done on the I/O thread: a page of one row, at most this
+  // many cells / bytes (a longer row continues on the next page).
+  constexpr size_t kInlineMaxCells = 256;
+  constexpr size_t kInlineMaxBytes = 256 * 1024;
+  client::ScanPageRequest req;
+  if (!client::DecodeScanPageRequest(body, &req).ok() ||
+      !client::CheckTabletRef(req.tablet).ok()) {
+    return false;
+  }
+  const std::vector<StringInterval>& rows = req.predicate.rows().intervals();
+  if (rows.size() != 1 || rows[0].upper_unbounded ||
+      rows[0].upper.size() != rows[0].lower.size() + 1 || rows[0].upper.back() != '\0' ||
+      rows[0].upper.compare(0, rows[0].lower.size(), rows[0].lower) != 0) {
+    return false;  // not a point read
+  }
+  TabletUse use;
+  if (!registry_->TryAcquireForRead(req.tablet, &use)) return false;
+  storage::ScanLimits limits;
+  limits.max_cells = std::min<size_t>(req.max_cells, kInlineMaxCells);
+  limits.max_bytes = std::min<size_t>(req.max_bytes, kInlineMaxBytes);
+  storage::ScanPageResult page;
+  bool busy = false;
+  Status s = use.tablet()->TryScanPage(req.predicate, req.resume_token, limits, &page, &busy);
+  if (busy) return false;
+  counters_->scans++;
+  use.served()->scans++;
+  if (!s.ok()) {
+    r->Reply(s.CloneAndPrepend("scanning " + req.tablet.ToString()));
+    return true;
+  }
+  client::ScanPageReply reply;
+  reply.cells = std::move(page.cells);
+  reply.resume_token = std::move(page.resume_token);
+  reply.done = page.done;
+  std::string out;
+  client::EncodeScanPageReply(reply, &out);
+  r->Reply(Status::OK(), std::move(out));
+  return true;
 }
 
 void TableService::HandleGetRowRevision(std::string body, rpc::ResponderPtr r) {

@@ -2,7 +2,8 @@
 // tabletd: Apply, ConditionalApply, Sync, ScanPage, GetRowRevision.
 //
 // Every handler runs on an RPC worker thread (Dispatch::kWorker: they block on
-// Berkeley DB and fsync), decodes its body (ProtocolError when malformed),
+// Berkeley DB and fsync) except point reads, which the RPC I/O thread answers
+// itself when no lock of the tablet is held (TryScanPageInline); it decodes its body (ProtocolError when malformed),
 // checks the tablet reference, acquires the tablet through the registry
 // (NotServing / ServiceUnavailable, see tablet_registry.h), validates
 // mutations (InvalidArgument: empty row, row or column > 64 KiB, value over
@@ -51,6 +52,10 @@ class TableService {
   void HandleConditionalApply(std::string body, rpc::ResponderPtr r);
   void HandleSync(std::string body, rpc::ResponderPtr r);
   void HandleScanPage(std::string body, rpc::ResponderPtr r);
+  // The I/O-thread fast path of ScanPage for point reads (one row, a small
+  // page); false (nothing replied) when the request is not one or a lock of
+  // the tablet is held, and HandleScanPage then runs on a worker.
+  bool TryScanPageInline(const std::string& body, const rpc::ResponderPtr& r);
   void HandleGetRowRevision(std::string body, rpc::ResponderPtr r);
 
   const TabletdConfig& config_;

@@ -138,6 +138,11 @@ class Tablet {
   // range; rows are whole unless one row alone exceeds the limits.
   Status ScanPage(const ScanPredicate& predicate, std::string_view resume_token,
                   const ScanLimits& limits, ScanPageResult* page);
+  // As ScanPage, but never waits for one of the tablet's locks (held by a write
+  // transaction, a compaction step, a split or Close): then *busy is set and
+  // nothing is read. For callers that must not block, such as an RPC I/O thread.
+  Status TryScanPage(const ScanPredicate& predicate, std::string_view resume_token,
+                     const ScanLimits& limits, ScanPageResult* page, bool* busy);
 
   // Removes versions beyond max_versions / TTL (a bounded number of cells per
   // transaction so writers are not held up), then checkpoints and removes log

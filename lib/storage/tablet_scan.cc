@@ -331,4 +331,21 @@ Status Tablet::ScanPage(const ScanPredicate& predicate, std::string_view resume_
   return impl->ScanLocked(predicate, resume_token, limits, meta, page);
 }
 
+Status Tablet::TryScanPage(const ScanPredicate& predicate, std::string_view resume_token,
+                           const ScanLimits& limits, ScanPageResult* page, bool* busy) {
+  Impl* impl = impl_.get();
+  *busy = true;
+  std::shared_lock<std::shared_mutex> life(impl->life_mu, std::try_to_lock);
+  if (!life.owns_lock()) return Status::OK();
+  if (impl->closed) {
+    *busy = false;
+    return Status::ServiceUnavailable("tablet " + dir_ + " is closed");
+  }
+  TabletMeta meta = impl->MetaCopy();
+  std::shared_lock<std::shared_mutex> r(impl->rw_mu, std::try_to_lock);
+  if (!r.owns_lock()) return Status::OK();
+  *busy = false;
+  return impl->ScanLocked(predicate, resume_token, limits, meta, page);
+}
+
 }  // namespace kdi::storage
