@@ -149,6 +149,7 @@ void ExternalDaemon::Reap(int wstatus) {
     last_exit_code_ = 128 + WTERMSIG(wstatus);
   }
   pid_ = -1;
+  paused_ = false;
 }
 
 bool ExternalDaemon::IsRunning() {
@@ -204,12 +205,14 @@ Status ExternalDaemon::WaitForExit(int64_t timeout_ms) {
 Status ExternalDaemon::Pause() {
   if (!IsRunning()) return Status::NotFound(name_ + " is not running");
   if (kill(pid_, SIGSTOP) != 0) return ErrnoToStatus("SIGSTOP " + name_, errno);
+  paused_ = true;
   return Status::OK();
 }
 
 Status ExternalDaemon::Resume() {
   if (!IsRunning()) return Status::NotFound(name_ + " is not running");
   if (kill(pid_, SIGCONT) != 0) return ErrnoToStatus("SIGCONT " + name_, errno);
+  paused_ = false;
   return Status::OK();
 }
 
@@ -257,8 +260,21 @@ std::string ExternalDaemon::LogTail(int n) const {
 MiniCluster::MiniCluster(MiniClusterOptions opts) : opts_(std::move(opts)) {}
 
 MiniCluster::~MiniCluster() {
-  if (TestFailed()) DumpLogs();
+  if (failed_ || TestFailed()) DumpLogs();
   KillAll();
+}
+
+Status MiniCluster::StartAllStopped(int64_t timeout_ms) {
+  std::vector<ExternalDaemon*> all;
+  if (lockd_) all.push_back(lockd_.get());
+  for (auto& d : masters_) all.push_back(d.get());
+  for (auto& d : tablet_servers_) all.push_back(d.get());
+  for (ExternalDaemon* d : all) {
+    if (d->paused()) RETURN_NOT_OK(d->Resume());
+    if (!d->IsRunning()) RETURN_NOT_OK(d->Start());
+  }
+  for (ExternalDaemon* d : all) RETURN_NOT_OK(d->WaitUntilReady(timeout_ms));
+  return Status::OK();
 }
 
 void MiniCluster::KillAll() {
@@ -403,23 +419,35 @@ Status MiniCluster::OpenLockSession(std::unique_ptr<lock::LockSession>* session)
 }
 
 Status MiniCluster::WaitForTabletServers(int n, int64_t timeout_ms) const {
+  // One session for the whole wait; a new one when it fails (lockd restarts).
   std::unique_ptr<lock::LockSession> session;
-  RETURN_NOT_OK(OpenLockSession(&session));
   int64_t deadline = MonoMs() + timeout_ms;
   size_t seen = 0;
+  Status last;
   for (;;) {
-    std::unique_ptr<lock::LockHandle> h;
-    if (session->Open("/kdi/servers", lock::kRead, 0, &h).ok()) {
+    if (session == nullptr) {
+      last = OpenLockSession(&session);
+      if (!last.ok()) session.reset();
+    }
+    if (session != nullptr) {
+      std::unique_ptr<lock::LockHandle> h;
       std::vector<std::string> names;
-      if (h->ReadDirectory(&names).ok()) {
+      last = session->Open("/kdi/servers", lock::kRead, 0, &h);
+      if (last.ok()) last = h->ReadDirectory(&names);
+      h.reset();
+      if (last.ok()) {
         seen = names.size();
         if (static_cast<int>(names.size()) >= n) break;
+      } else if (!last.IsNotFound()) {
+        (void)session->Close();
+        session.reset();
       }
     }
     if (MonoMs() >= deadline) {
-      (void)session->Close();
+      if (session) (void)session->Close();
       return Status::TimedOut("only " + std::to_string(seen) + " of " + std::to_string(n) +
-                              " tablet servers registered in /kdi/servers");
+                              " tablet servers registered in /kdi/servers (" +
+                              last.ToString() + ")");
     }
     SleepMs(50);
   }
@@ -427,22 +455,22 @@ Status MiniCluster::WaitForTabletServers(int n, int64_t timeout_ms) const {
   return Status::OK();
 }
 
-Status MiniCluster::ActiveMaster(int* index) const {
-  std::unique_ptr<lock::LockSession> session;
-  RETURN_NOT_OK(OpenLockSession(&session));
+namespace {
+
+// The index of the master /kdi/master names, read through `session`.
+Status ActiveMasterWith(lock::LockSession* session,
+                        const std::vector<std::unique_ptr<ExternalDaemon>>& masters, int* index) {
   std::unique_ptr<lock::LockHandle> h;
   Status s = session->Open("/kdi/master", lock::kRead, 0, &h);
   std::string contents;
   lock::NodeStat st;
   if (s.ok()) s = h->GetContents(&contents, &st);
-  h.reset();
-  (void)session->Close();
   RETURN_NOT_OK(s);
   if (st.lock_mode != lock::LockMode::kExclusive) {
     return Status::NotFound("/kdi/master is not locked");
   }
-  for (size_t i = 0; i < masters_.size(); i++) {
-    if (masters_[i]->address() == contents) {
+  for (size_t i = 0; i < masters.size(); i++) {
+    if (masters[i]->address() == contents) {
       *index = static_cast<int>(i);
       return Status::OK();
     }
@@ -450,18 +478,44 @@ Status MiniCluster::ActiveMaster(int* index) const {
   return Status::NotFound("/kdi/master names '" + contents + "', not one of ours");
 }
 
+}  // namespace
+
+Status MiniCluster::ActiveMaster(int* index) const {
+  std::unique_ptr<lock::LockSession> session;
+  RETURN_NOT_OK(OpenLockSession(&session));
+  Status s = ActiveMasterWith(session.get(), masters_, index);
+  (void)session->Close();
+  return s;
+}
+
 Status MiniCluster::WaitForActiveMaster(int* index, int64_t timeout_ms) const {
+  // One session for the whole wait (opening one per poll floods lockd); a new
+  // one when it fails (e.g. lockd restarted and forgot it).
   int64_t deadline = MonoMs() + timeout_ms;
+  std::unique_ptr<lock::LockSession> session;
   Status s;
   for (;;) {
-    s = ActiveMaster(index);
-    if (s.ok() && masters_[*index]->pid() > 0) return s;
+    if (session == nullptr) {
+      s = OpenLockSession(&session);
+      if (!s.ok()) session.reset();
+    }
+    if (session != nullptr) {
+      s = ActiveMasterWith(session.get(), masters_, index);
+      if (s.ok() && masters_[*index]->pid() > 0) break;
+      if (!s.ok() && !s.IsNotFound()) {
+        (void)session->Close();
+        session.reset();
+      }
+    }
     if (MonoMs() >= deadline) {
+      if (session) (void)session->Close();
       return Status::TimedOut("no active master after " + std::to_string(timeout_ms) +
                               " ms: " + s.ToString());
     }
     SleepMs(50);
   }
+  (void)session->Close();
+  return Status::OK();
 }
 
 }  // namespace kdi::test

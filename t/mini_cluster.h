@@ -19,8 +19,9 @@
 // WaitForActiveMaster (/kdi/master is locked and names a running master).
 //
 // Cleanup: the destructor kills every daemon that still runs (also when a test
-// assertion failed) and, when the current test has failed, prints the tail of
-// each daemon's log into the test output. Children are also started with
+// assertion failed) and, when the current test has failed (or a program that is
+// not a GoogleTest called MarkFailed), prints the tail of each daemon's log
+// into the test output (stderr). Children are also started with
 // PR_SET_PDEATHSIG so that a crashed test program leaves no daemon behind.
 //
 // The command-line flags the harness passes live in one table in
@@ -69,6 +70,8 @@ class ExternalDaemon {
   Status Stop(int64_t timeout_ms = 10000, int* exit_code = nullptr);
   Status Pause();   // SIGSTOP
   Status Resume();  // SIGCONT
+  // True between Pause and Resume (or the process's end).
+  bool paused() const { return paused_; }
   // Stop (or Kill when hard) then Start, keeping port, data and flags.
   Status Restart(bool hard = false);
   // Waits until the port accepts TCP connections. Fails early (with the log
@@ -104,6 +107,7 @@ class ExternalDaemon {
   std::string log_path_;
   pid_t pid_ = -1;
   int last_exit_code_ = -1;
+  bool paused_ = false;
 };
 
 // TLS files of one principal made by the harness's CA.
@@ -183,6 +187,12 @@ class MiniCluster {
 
   // Kills every running daemon.
   void KillAll();
+  // Makes the destructor print the log tails as for a failed test (for
+  // programs that are not GoogleTests, e.g. t/chaos/kdi-chaos).
+  void MarkFailed() { failed_ = true; }
+  // Resumes every paused daemon and starts every one that is not running
+  // (after a chaos schedule), then waits until each accepts connections.
+  Status StartAllStopped(int64_t timeout_ms = 30000);
   // Prints every daemon's log tail to stderr.
   void DumpLogs(int lines = 40) const;
 
@@ -200,6 +210,7 @@ class MiniCluster {
   std::vector<std::unique_ptr<ExternalDaemon>> masters_;
   std::vector<std::unique_ptr<ExternalDaemon>> tablet_servers_;
   bool prepared_ = false;
+  bool failed_ = false;
 };
 
 // Monotonic milliseconds, for measuring failover times in tests.
