@@ -59,7 +59,8 @@ def fmt(v, digits=0):
 
 
 names = ["load", "scan", "c1", "c16", "b16", "a16", "f16", "d16", "e16", "syncwrite"]
-docs = {n: load(n) for n in names}
+t2_names = ["t2_load", "t2_scan", "t2_c16", "t2_syncwrite"]
+docs = {n: load(n) for n in names + ["mem"] + t2_names}
 out = []
 w = out.append
 
@@ -72,11 +73,31 @@ w("workloads against a local cluster (1 lockd, 1 masterd, 1 tabletd on 127.0.0.1
 w("and against a `local:` table in the kdicli process (the storage engine alone, the limit")
 w("for this design), one after the other in the same invocation, and reports the ratio.")
 w("")
-w("**Caveat: the machine was shared with other builds while this ran.** Load average at")
-w(f"the start `{text('loadavg_start').strip()}`, at the end `{text('loadavg_end').strip()}`")
-w(f"(on {os.cpu_count()} cores). Absolute figures are therefore low and noisy; the")
-w("cluster/baseline ratios are the more meaningful numbers. They will be re-measured")
-w("on an idle machine.")
+la_start = text('loadavg_start').strip()
+la_end = text('loadavg_end').strip()
+cores = os.cpu_count() or 1
+
+
+def load1(la):
+    try:
+        return float(la.split()[0])
+    except (IndexError, ValueError):
+        return 0.0
+
+
+if max(load1(la_start), load1(la_end)) > cores * 0.5:
+    w("**Caveat: the machine was busy with other work while this ran.** Load average at")
+    w(f"the start `{la_start}`, at the end `{la_end}` (on {cores} cores). Absolute")
+    w("figures are therefore low and noisy; the cluster/baseline ratios are the more")
+    w("meaningful numbers.")
+else:
+    w(f"The machine was otherwise idle: load average at the start `{la_start}`, at the")
+    w(f"end `{la_end}` (on {cores} cores).")
+try:
+    secs = int(text('time_end')) - int(text('time_start'))
+    w(f"The whole run took {secs // 60} min {secs % 60} s.")
+except ValueError:
+    pass
 w("")
 w("## Machine and versions")
 w("")
@@ -92,10 +113,16 @@ w("")
 w("```")
 w(f"t/bench/run.sh {build}   # {sizes}")
 w("kdicli local-cluster start $DIR --tabletd 1 --masterd 1; export KDI_CONF=$DIR/kdi.conf")
-for n in names:
+for n in names + ["mem"]:
     c = text(n + ".cmd").strip()
     if c:
         w(c.lstrip("+ ") + " --json ...")
+if any(text(n + ".cmd") for n in t2_names):
+    w("kdicli local-cluster start $DIR2 --tabletd 2 --masterd 1; export KDI_CONF=$DIR2/kdi.conf")
+    for n in t2_names:
+        c = text(n + ".cmd").strip()
+        if c:
+            w(c.lstrip("+ ") + " --json ...")
 w("```")
 w("")
 w("`usertable` is the cluster table (created by the first command with `--create`);")
@@ -168,8 +195,8 @@ if docs["c16"]:
         w(f"and the daemons through the cluster, against {cb:.0f} us in `local:`. At that cost")
         w(f"2 idle cores would give at most about {2e6 / ct:,.0f} reads/s through the cluster;")
         w("the 40,000 reads/s target needs the per-read CPU cost to drop to ~50 us, so the")
-        w("RPC/TLS path, not the storage engine, is where the time goes (to be confirmed")
-        w("with a profile).")
+        w("RPC/TLS path, not the storage engine, is where the time goes (see the profiling")
+        w("notes below).")
         w("")
 w("Rates are records/s for load, cells/s for scan, and operations/s (all kinds) for the")
 w("others; latencies are of the operation named in brackets (load: one batch of 100")
@@ -225,19 +252,23 @@ for n, label in (("a16", "workload A, 16 threads"), ("f16", "workload F, 16 thre
         rate = t["rate"] if t else 0
         rows.append((label, ">= 20,000 ops/s", f"{rate:,.0f} ops/s",
                      verdict(rate >= 20000, "" if rate >= 20000 else f"{rate / 20000 * 100:.0f}% of target")))
-# tabletd memory: the largest peak RSS seen over all runs.
-hwm = 0
-for d in docs.values():
-    t = run_of(d, "target")
-    for dm in (t or {}).get("daemons", []):
-        if dm["name"].startswith("tabletd") and dm["peak_rss_kib"] > hwm:
-            hwm = dm["peak_rss_kib"]
-if hwm:
-    limit = 256 + 64
-    recs = sizes.split()[0]
-    rows.append(("tabletd memory with 1 M records", "RSS <= cache (256 MiB default) + 64 MiB",
-                 f"peak {hwm / 1024:.0f} MiB with {recs}",
-                 "not measured at 1 M records" + (f" (under the limit at this size)" if hwm / 1024 <= limit else " (**over the limit already at this size**)")))
+# tabletd memory with MEM_RECORDS loaded (run.sh reads /proc/PID/status).
+mem = {}
+for line in text("mem_status.txt").splitlines():
+    parts = line.replace(":", " ").split()
+    if len(parts) >= 2:
+        mem[parts[0]] = parts[1]
+mem_records = docs["mem"]["records"] if docs["mem"] else 0
+if "VmRSS" in mem:
+    cache_mb = int(mem.get("cache_mb", "256"))
+    rss_mb = int(mem["VmRSS"]) / 1024
+    hwm_mb = int(mem.get("VmHWM", mem["VmRSS"])) / 1024
+    limit = cache_mb + 64
+    ok = rss_mb <= limit and hwm_mb <= limit
+    rows.append((f"tabletd memory with 1 M records", f"RSS <= cache ({cache_mb} MiB) + 64 MiB",
+                 f"RSS {rss_mb:.0f} MiB (peak {hwm_mb:.0f} MiB) with {mem_records:,} records loaded",
+                 verdict(ok, "" if ok else f"{max(rss_mb, hwm_mb) - limit:.0f} MiB over") +
+                 ("" if mem_records >= 1000000 else " (fewer than 1 M records)")))
 st = text("startup").split()
 if len(st) == 3:
     t0, t1, t2 = map(float, st)
@@ -253,12 +284,46 @@ w("|---|---|---|---|")
 for r in rows:
     w("| " + " | ".join(r) + " |")
 w("")
-w("A missed target on this run is not yet evidence against the design: the host was")
-w("loaded by other compilations (see the load average above) and client, daemons and")
-w("baseline share 2 cores. What bounds the read figures is shown by the profile notes")
-w("below (RPC compression and thread hand-offs, not the storage engine); the other")
-w("workloads are still to be profiled on an idle machine.")
+w("Where a target is missed, the profiling notes below say what bounds it. On a busy")
+w("host (see the load average above) client, daemons and baseline also compete with")
+w("other processes for the 2 cores, which lowers every absolute rate.")
 w("")
+# ---- 2 tabletds ----
+if any(docs[n] for n in t2_names):
+    w("## Two tablet servers")
+    w("")
+    w("The same table split once at the middle of the key space, on a cluster of 2")
+    w("tabletds (1 lockd, 1 masterd); cluster only. `vs 1 tabletd` compares with the")
+    w("cluster figure of the same workload above. On one 2-core host both servers and")
+    w("the client share the cores, so this shows the cost of routing over two servers")
+    w("rather than a speed-up.")
+    w("")
+    w("| run | threads | rate | vs 1 tabletd | p50 / p99 (us) |")
+    w("|---|---|---|---|---|")
+    for n, one in (("t2_load", "load"), ("t2_scan", "scan"), ("t2_c16", "c16"),
+                   ("t2_syncwrite", "syncwrite")):
+        d = docs[n]
+        if d is None:
+            w(f"| {n} | | failed or not run | | |")
+            continue
+        t = run_of(d, "target")
+        o = op(t, main_op[one])
+        t1 = run_of(docs[one], "target")
+        rel = fmt(t["rate"] / t1["rate"], 2) if t1 and t1["rate"] > 0 else "n/a"
+        lat = f"{fmt(o['p50_us'], 1)} / {fmt(o['p99_us'], 1)}" if o else "n/a"
+        w(f"| {d['workload']} ({main_op[one]}) | {d['threads']} | {fmt(t['rate'])} {t['rate_unit']} | {rel} | {lat} |")
+    tab = text("t2_tablets.txt").rstrip()
+    if tab:
+        waited = text("t2_balance_wait").strip()
+        servers = {l.split()[4] for l in tab.splitlines()[1:] if len(l.split()) > 4}
+        w("")
+        w(f"Tablets of the table on the 2-tabletd cluster ({len(servers)} server(s) used; "
+          f"run.sh waited {waited or '?'} s for the master's balancer before loading):")
+        w("")
+        w("```")
+        w(tab)
+        w("```")
+    w("")
 w("## How to read the figures")
 w("")
 w("- Writes through `kdi://` are buffered by the client (lib/client/mutation_buffer.h):")
@@ -276,18 +341,17 @@ notes = os.path.join(src, "t", "bench", "profile_notes.md")
 if os.path.exists(notes):
     w(open(notes).read().rstrip())
     w("")
-w("## Not measured yet")
-w("")
-w("- The 2-tabletd configuration of the issue (this run uses 1 tabletd).")
-w("- tabletd RSS at 1 M records (this run loads the number of records above).")
-w("- A profile of each workload (the notes above cover workload C only), and on an idle host.")
-failed = [n for n in names if docs[n] is None]
+failed = [n for n in names + ["mem"] + t2_names if docs[n] is None and text(n + ".cmd")]
 if failed:
-    w(f"- Runs that failed: {', '.join(failed)} (their output is below).")
-w("")
+    w("## Runs that failed")
+    w("")
+    w(f"{', '.join(failed)} (their output is below).")
+    w("")
 w("## Raw outputs")
 w("")
-for n in names:
+for n in names + ["mem"] + t2_names:
+    if not text(n + ".cmd"):
+        continue
     w(f"### {n}")
     w("")
     w("```")

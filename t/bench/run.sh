@@ -1,33 +1,49 @@
 #!/bin/sh
-# t/bench/run.sh: the `kdicli bench` suite (issue 9). Starts a local cluster
-# (1 lockd, 1 masterd, 1 tabletd) in a temporary directory, creates the table
-# "usertable" through the master, runs every workload against the cluster
-# (kdi://) and, where it makes sense, against a local: baseline in the same
-# kdicli process, stops the cluster and writes doc/benchmarks.md.
+# t/bench/run.sh: the `kdicli bench` suite (issue 9), unattended.
+#
+#  1. Starts a local cluster (1 lockd, 1 masterd, 1 tabletd) in a temporary
+#     directory and times `local-cluster start` to the first served (synced)
+#     write.
+#  2. Runs every workload against the cluster (kdi://) and against a local:
+#     baseline in the same kdicli process (load, scan, c x1, c b a f d e x16,
+#     syncwrite x16).
+#  3. Memory: loads MEM_RECORDS (1,000,000) records into a second table of the
+#     same tabletd and reads the tabletd's RSS against its configured cache.
+#  4. A second cluster with 2 tabletds (a table of 2 tablets, one per server)
+#     runs load, scan, c x16 and syncwrite x16 (cluster only).
+#  5. Stops everything and writes doc/benchmarks.md (report.py), keeping the
+#     profiling notes of t/bench/profile_notes.md. The load average is
+#     recorded at the start and at the end.
 #
 # Usage: t/bench/run.sh [BUILD_DIR]      (default: $KDI_BUILD_DIR or .)
-# Sizes (environment): RECORDS (100000), OPS (50000, per mixed workload),
-# THREADS (16), SYNC_OPS (10000), OUT (SRC/doc/benchmarks.md), KEEP=1 keeps
-# the work directory. Needs python3 to render the report.
+# Sizes (environment): RECORDS (50000), OPS (50000, per mixed workload),
+# THREADS (16), SYNC_OPS (10000), MEM_RECORDS (1000000; 0 skips step 3),
+# TWO_TABLETD (1; 0 skips step 4), OUT (SRC/doc/benchmarks.md), KEEP=1 keeps
+# the work directory. About 6-8 minutes on an idle 2-core machine with the
+# defaults. Needs python3 to render the report.
 set -eu
 build=${1:-${KDI_BUILD_DIR:-.}}
 build=$(cd "$build" && pwd)
 src=$(cd "$(dirname "$0")/../.." && pwd)
 kdicli="$build/kdicli/kdicli"
-RECORDS=${RECORDS:-100000}
+RECORDS=${RECORDS:-50000}
 OPS=${OPS:-50000}
 THREADS=${THREADS:-16}
 SYNC_OPS=${SYNC_OPS:-10000}
+MEM_RECORDS=${MEM_RECORDS:-1000000}
+TWO_TABLETD=${TWO_TABLETD:-1}
 OUT=${OUT:-$src/doc/benchmarks.md}
 [ -x "$kdicli" ] || { echo "run.sh: $kdicli is not built" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "run.sh: python3 is needed for the report" >&2; exit 2; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kdi-bench.XXXXXX")
 cluster="$work/cluster"
+cluster2="$work/cluster2"
 results="$work/results"
 mkdir -p "$results"
 cleanup() {
   "$kdicli" local-cluster stop "$cluster" >/dev/null 2>&1 || true
+  "$kdicli" local-cluster stop "$cluster2" >/dev/null 2>&1 || true
   if [ "${KEEP:-0}" = 1 ]; then echo "run.sh: kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT INT TERM
@@ -37,6 +53,7 @@ dirty=""
 [ -n "$(git -C "$src" status --porcelain --untracked-files=no 2>/dev/null)" ] && dirty=" + uncommitted changes"
 echo "$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)$dirty" > "$results/source"
 date -u +%Y-%m-%dT%H:%MZ > "$results/date"
+date +%s > "$results/time_start"
 echo "run.sh: work directory $work"
 
 # Cluster start to the first served write (target <= 2 s): start, create the
@@ -77,10 +94,50 @@ bench d16       --target usertable --baseline "$base" --workload d $common --ops
 bench e16       --target usertable --baseline "$base" --workload e $common --ops $((OPS / 40)) --threads "$THREADS"
 bench syncwrite --target usertable --baseline "$base" --workload syncwrite $common --ops "$SYNC_OPS" --threads "$THREADS"
 "$kdicli" local-cluster status "$cluster" > "$results/status.txt" 2>&1 || true
-grep -h . "$cluster"/logs/tabletd-0.log 2>/dev/null | tail -5 > "$results/tabletd_log_tail.txt" || true
+
+# tabletd RSS with MEM_RECORDS records loaded (target: RSS <= cache + 64 MiB).
+# The cache is the tabletd's configured budget (local-cluster starts it with
+# the default, 256 MiB, unless its flags say otherwise).
+if [ "$MEM_RECORDS" -gt 0 ]; then
+  bench mem --target memtable --create --workload load --records "$MEM_RECORDS" --threads 4
+  pid=$(cat "$cluster/run/tabletd-0.pid")
+  cache=$(tr '\0' '\n' < "/proc/$pid/cmdline" | sed -n 's/^--\(tabletd_cache_mb\|cache-mb\)=//p' | tail -1)
+  grep -E '^Vm(RSS|HWM)' "/proc/$pid/status" > "$results/mem_status.txt"
+  echo "cache_mb ${cache:-256}" >> "$results/mem_status.txt"
+  "$kdicli" tablets memtable > "$results/mem_tablets.txt" 2>&1 || true
+fi
+"$kdicli" local-cluster stop "$cluster" > /dev/null 2>&1 || true
+
+# The 2-tabletd configuration: a table of 2 tablets (split at the middle of the
+# key space), which the master spreads over the 2 servers.
+if [ "$TWO_TABLETD" = 1 ]; then
+  "$kdicli" local-cluster start "$cluster2" --tabletd 2 --masterd 1 > "$results/start2.txt" 2>&1 ||
+    { cat "$results/start2.txt" >&2; exit 1; }
+  export KDI_CONF="$cluster2/kdi.conf"
+  # Create the table, then give the master's balancer (one move per 10 s) up
+  # to 40 s to put one tablet on each server before loading it.
+  "$kdicli" bench --target usertable --create --splits 1 --workload syncwrite --ops 1 --records 1 \
+    > "$results/t2_create.txt" 2>&1 || { cat "$results/t2_create.txt" >&2; exit 1; }
+  i=0
+  while [ $i -lt 40 ]; do
+    servers=$("$kdicli" tablets usertable 2>/dev/null | awk 'NR > 1 && $4 == "assigned" { print $5 }' | sort -u | wc -l)
+    [ "$servers" -ge 2 ] && break
+    sleep 1
+    i=$((i + 1))
+  done
+  echo "$i" > "$results/t2_balance_wait"
+  bench t2_load      --target usertable --workload load $common --threads 4
+  "$kdicli" tablets usertable > "$results/t2_tablets.txt" 2>&1 || true
+  bench t2_scan      --target usertable --workload scan $common
+  bench t2_c16       --target usertable --workload c $common --ops "$OPS" --threads "$THREADS"
+  bench t2_syncwrite --target usertable --workload syncwrite $common --ops "$SYNC_OPS" --threads "$THREADS"
+  "$kdicli" local-cluster status "$cluster2" > "$results/status2.txt" 2>&1 || true
+  "$kdicli" local-cluster stop "$cluster2" > /dev/null 2>&1 || true
+fi
 cat /proc/loadavg > "$results/loadavg_end"
+date +%s > "$results/time_end"
 
 python3 "$src/t/bench/report.py" "$results" "$build" "$src" \
-  "RECORDS=$RECORDS OPS=$OPS THREADS=$THREADS SYNC_OPS=$SYNC_OPS" > "$OUT.tmp"
+  "RECORDS=$RECORDS OPS=$OPS THREADS=$THREADS SYNC_OPS=$SYNC_OPS MEM_RECORDS=$MEM_RECORDS" > "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 echo "run.sh: wrote $OUT"
