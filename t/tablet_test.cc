@@ -338,6 +338,33 @@ TEST_F(TabletTest, ReopenKeepsDataAndMetadata) {
   EXPECT_TRUE(Tablet::Open(dir_.Join("nope"), options_, &missing).IsNotFound());
 }
 
+// The split threshold compares with ApproximateSize: it counts the B-trees
+// only, not the log files or the environment (which made every tablet look
+// ~4 MB big and split too eagerly), and it grows with the data.
+TEST_F(TabletTest, ApproximateSizeCountsTheDataNotTheEnvironment) {
+  auto t = Make();
+  ASSERT_OK(Set(t.get(), "a", "f:a", 1, "tiny"));
+  ASSERT_OK(t->Sync());
+  uint64_t tiny = 0;
+  ASSERT_OK(t->ApproximateSize(&tiny));
+  EXPECT_GT(tiny, 0u);
+  EXPECT_LT(tiny, 128u * 1024) << "a one-cell tablet must measure a few KiB";
+  uint64_t dir_bytes = 0;
+  ASSERT_OK(Env::Default()->GetSize(dir_.Join("t"), &dir_bytes));
+  EXPECT_GT(dir_bytes, tiny);  // the directory holds more (the log)
+  std::vector<RowMutation> batch;
+  for (int i = 0; i < 2000; ++i) {
+    batch.push_back(RowMutation("row" + std::to_string(i)).Set("f:a", 1, std::string(1000, 'x')));
+  }
+  ASSERT_OK(t->Apply(batch, nullptr));  // not synced or checkpointed: still counted
+  uint64_t big = 0;
+  ASSERT_OK(t->ApproximateSize(&big));
+  EXPECT_GT(big, 2000u * 1000);
+  EXPECT_LT(big, 8u * 2000 * 1000);
+  ASSERT_OK(t->Close());
+  EXPECT_FALSE(t->ApproximateSize(&big).ok());
+}
+
 TEST_F(TabletTest, UnsyncedButAcknowledgedWritesSurviveUncleanClose) {
   // Simulates kill -9: the process dies without Close; a fresh open recovers
   // everything committed (commits reach the OS before Apply returns).

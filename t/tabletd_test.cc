@@ -12,8 +12,10 @@
 // MigrateTablet; an ordered split (parent frozen, children served after the
 // commit); paged scans; an automatic split reported as pending; fencing
 // (jeopardy stops serving, expiry drops tablets, re-registration); and
-// migration by copy between separate data roots under concurrent writes; and
-// that a large scan keeps the server's and the client's RSS flat.
+// migration by copy between separate data roots under concurrent writes.
+// (Bounded-memory scans: t/tabletd_scan_memory_test; storage faults in a
+// running server: t/tabletd_fault_test; orphaned directories:
+// t/tabletd_orphan_test.)
 #include <unistd.h>
 
 #include <algorithm>
@@ -619,88 +621,6 @@ TEST(TabletdCopyMigrationTest, SeparateRootsUnderConcurrentWrites) {
   // The copy is the tablet now: writes to it work on the target.
   ASSERT_OK(cl[1]->Apply(t, {Row("after", "word:v", 1, "x")}));
   ASSERT_OK(cl[1]->Sync(t));
-}
-
-}  // namespace
-}  // namespace kdi
-
-namespace kdi {
-namespace {
-
-uint64_t SelfRss() {
-  FILE* f = fopen("/proc/self/statm", "r");
-  if (f == nullptr) return 0;
-  unsigned long long size = 0, resident = 0;
-  int n = fscanf(f, "%llu %llu", &size, &resident);
-  fclose(f);
-  return n == 2 ? resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) : 0;
-}
-
-// A scan streams in pages: neither the tabletd nor the client holds the whole
-// result. 240k cells (~30 MB of values) are scanned with 4096-cell pages
-// while the server's RSS is sampled; both sides must stay far below the size
-// of the result (the server's Berkeley DB cache is capped at 16 MiB here).
-TEST(TabletdScanMemoryTest, LargeScanUsesBoundedMemory) {
-  MiniClusterOptions o;
-  o.num_masters = 0;
-  o.num_tablet_servers = 1;
-  o.lease_ms = 5000;
-  o.log_level = "info";
-  o.lockd_args = {"--lockd_lock_delay_ms=0"};
-  o.tabletd_args = {"--cache-mb=16"};
-  MiniCluster cluster(o);
-  ASSERT_OK(cluster.Start());
-  ASSERT_OK(cluster.WaitForTabletServers(1));
-  auto admin = Connect(cluster.tablet_server(0)->address(), cluster.ServerTls());
-  auto monitor = Connect(cluster.tablet_server(0)->address(), cluster.ServerTls());
-  const TabletRef t{"mem", "s0"};
-  ASSERT_OK(admin->LoadTablet(Load("mem", "s0")));
-  constexpr int kRows = 60000, kCols = 4;
-  const std::string value(120, 'v');
-  for (int base = 0; base < kRows; base += 5000) {
-    std::vector<RowMutation> batch;
-    for (int i = base; i < base + 5000; i++) {
-      char row[16];
-      snprintf(row, sizeof(row), "r%07d", i);
-      RowMutation m(row);
-      for (int c = 0; c < kCols; c++) m.Set("word:" + std::to_string(c), 1, value);
-      batch.push_back(std::move(m));
-    }
-    ASSERT_OK(admin->Apply(t, batch));
-  }
-  client::ServerStatusInfo ss;
-  ASSERT_OK(monitor->ServerStatus(&ss));
-  const uint64_t server_before = ss.rss_bytes;
-  std::atomic<uint64_t> server_peak{server_before};
-  std::atomic<bool> done{false};
-  std::thread sampler([&] {
-    while (!done.load()) {
-      client::ServerStatusInfo s;
-      if (monitor->ServerStatus(&s).ok() && s.rss_bytes > server_peak.load()) {
-        server_peak = s.rss_bytes;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  });
-  const uint64_t client_before = SelfRss();
-  uint64_t client_peak = client_before;
-  size_t n = 0, bytes = 0;
-  auto stream = admin->OpenScan(t, ScanPredicate(), 4096, 1u << 20);
-  for (Cell c; stream->Next(&c); n++) {
-    bytes += c.row.size() + c.column.size() + c.value.size();
-    if (n % 20000 == 0) client_peak = std::max(client_peak, SelfRss());
-  }
-  done = true;
-  sampler.join();
-  ASSERT_OK(stream->status());
-  ASSERT_EQ(n, static_cast<size_t>(kRows * kCols));
-  const double mb = 1024.0 * 1024.0;
-  std::printf("scanned %zu cells (%.1f MB); server RSS %.1f -> peak %.1f MB; client RSS %.1f -> "
-              "peak %.1f MB\n",
-              n, bytes / mb, server_before / mb, server_peak.load() / mb, client_before / mb,
-              client_peak / mb);
-  EXPECT_LT(server_peak.load(), server_before + (40u << 20)) << "server memory grew with the scan";
-  EXPECT_LT(client_peak, client_before + (24u << 20)) << "client memory grew with the scan";
 }
 
 }  // namespace

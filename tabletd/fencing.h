@@ -59,6 +59,8 @@ class Fencing {
   // "safe", "jeopardy", "expired", "none".
   std::string StateName() const;
   const std::string& address() const { return address_; }
+  // This incarnation's start time (also in the /kdi/servers node).
+  int64_t start_time_us() const { return start_time_us_; }
 
   Fencing(const Fencing&) = delete;
   Fencing& operator=(const Fencing&) = delete;

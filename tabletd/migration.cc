@@ -18,6 +18,7 @@
 #include "lib/client/tablet_client.h"
 #include "lib/util/coding.h"
 #include "lib/util/log.h"
+#include "tabletd/orphan_collector.h"
 
 namespace kdi::tabletd {
 namespace {
@@ -45,13 +46,14 @@ class Fd {
 };
 
 // Regular files directly in dir (the storage's LOCK file excluded: it is a
-// per-process lock, recreated by whoever opens the tablet).
+// per-process lock, recreated by whoever opens the tablet; and the PENDING
+// marker: it belongs to the directory's owner, see orphan_collector.h).
 Status ListFiles(const std::string& dir, std::vector<std::string>* names) {
   DIR* d = opendir(dir.c_str());
   if (d == nullptr) return ErrnoToStatus(dir, errno);
   while (dirent* e = readdir(d)) {
     std::string name = e->d_name;
-    if (!client::IsPlainFileName(name) || name == "LOCK") continue;
+    if (!client::IsPlainFileName(name) || name == "LOCK" || name == kPendingMarkerFile) continue;
     struct stat st;
     if (stat((dir + "/" + name).c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
       names->push_back(name);
@@ -227,6 +229,11 @@ Status MigrationService::CopyFrom(const client::CopyTabletRequest& req, bool del
     RETURN_NOT_OK(RemoveTreeSimple(staging));
     RETURN_NOT_OK(MakeParents(staging));
     if (mkdir(staging.c_str(), 0755) != 0) return ErrnoToStatus(staging, errno);
+    // Marks the copy as ours and in flight: if this server dies before the
+    // tablet is loaded from it, the orphan collector removes it.
+    RETURN_NOT_OK(storage::Tablet::WritePendingMarker(
+        staging, PendingMarker("copy", fencing_->address(), fencing_->start_time_us(),
+                               ref.tablet_id, ref.table)));
   } else {
     struct stat st;
     if (stat(staging.c_str(), &st) != 0) {

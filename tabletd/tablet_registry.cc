@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "lib/util/log.h"
+#include "tabletd/orphan_collector.h"
 
 namespace kdi::tabletd {
 namespace {
@@ -262,6 +263,13 @@ Status TabletRegistry::Load(const LoadTabletRequest& in, TabletStatusInfo* out) 
     return s;
   }
   t->lock = std::move(handle);
+  // Only the master loads tablets, and only those META names: a split child's
+  // or a copy's PENDING marker is settled (orphan_collector.h).
+  s = storage::Tablet::ClearPendingMarker(t->abs_dir);
+  if (!s.ok()) {
+    (void)CloseServed(t.get(), false, false, true);
+    return s.CloneAndPrepend("clearing the PENDING marker of " + t->abs_dir);
+  }
   uint64_t size = 0;
   if (t->tablet->ApproximateSize(&size).ok()) t->size_bytes = size;
 
@@ -395,9 +403,12 @@ Status TabletRegistry::Split(const client::SplitTabletRequest& in, SplitInfo* ou
                        : ParentOf(t->desc.dir) + "/" + req.right_id;
   info.server = fencing_->address();
   info.split_time_us = NowMicros();
-  RETURN_NOT_OK_PREPEND(use.tablet()->Split(row, config_.data_root + "/" + info.left.dir,
-                                            config_.data_root + "/" + info.right.dir),
-                        "splitting " + req.tablet.ToString());
+  RETURN_NOT_OK_PREPEND(
+      use.tablet()->Split(row, config_.data_root + "/" + info.left.dir,
+                          config_.data_root + "/" + info.right.dir,
+                          PendingMarker("split", fencing_->address(), fencing_->start_time_us(),
+                                        req.tablet.tablet_id, req.tablet.table)),
+      "splitting " + req.tablet.ToString());
   t->frozen.store(true);
   {
     std::lock_guard<std::mutex> l(mu_);

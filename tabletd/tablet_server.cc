@@ -79,6 +79,11 @@ Status TabletServer::StartInternal() {
     return ErrnoToStatus("data root " + config_.data_root, errno);
   }
   RETURN_NOT_OK(EnsureDir(config_.data_root + "/tables"));
+  if (!config_.fault_file.empty()) {
+    // Before any tablet opens: Berkeley DB's I/O hooks are process-wide.
+    faults_ = std::make_unique<FaultControl>(config_.fault_file);
+    faults_->Start();
+  }
   if (!config_.shared_data) {
     // Interrupted splits leave "*.splitting" directories; with a shared root
     // they may belong to another live server, so only a private root is swept.
@@ -141,6 +146,8 @@ Status TabletServer::StartInternal() {
       config_, fencing_.get(), registry_.get(), client_tls_,
       [this](client::ServerStatusInfo* out) { BuildStatus(out); });
   master_session_->Start();
+  orphans_ = std::make_unique<OrphanCollector>(config_, fencing_.get(), registry_.get());
+  orphans_->Start();
   KDI_LOG(INFO, "tabletd") << "serving as " << address_ << " (data root " << config_.data_root
                            << (config_.shared_data ? ", shared" : ", local") << ")";
   return Status::OK();
@@ -149,10 +156,12 @@ Status TabletServer::StartInternal() {
 void TabletServer::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  if (orphans_) orphans_->Stop();
   if (master_session_) master_session_->Stop();
   if (rpc_) rpc_->Stop();
   if (registry_) registry_->UnloadAll();
   if (fencing_) fencing_->Stop();
+  if (faults_) faults_->Stop();
   KDI_LOG(INFO, "tabletd") << "stopped";
 }
 

@@ -25,9 +25,11 @@
 #include "lib/rpc/server.h"
 #include "lib/rpc/tls.h"
 #include "tabletd/admin_service.h"
+#include "tabletd/fault_control.h"
 #include "tabletd/fencing.h"
 #include "tabletd/master_session.h"
 #include "tabletd/migration.h"
+#include "tabletd/orphan_collector.h"
 #include "tabletd/table_service.h"
 #include "tabletd/tablet_registry.h"
 #include "tabletd/tabletd_config.h"
@@ -53,10 +55,12 @@ class TabletServer {
   const TabletdConfig config_;
   const int64_t start_time_us_;
   std::string address_;
+  std::unique_ptr<FaultControl> faults_;  // only with KDI_FAULT_FILE (tests)
   std::shared_ptr<rpc::TlsContext> server_tls_;
   std::shared_ptr<rpc::TlsContext> client_tls_;
   std::unique_ptr<Fencing> fencing_;
   std::unique_ptr<TabletRegistry> registry_;
+  std::unique_ptr<OrphanCollector> orphans_;
   RequestCounters counters_;
   std::unique_ptr<TableService> table_service_;
   std::unique_ptr<MigrationService> migration_;

@@ -33,6 +33,12 @@ struct TabletdConfig {
   // How long start-up waits for /kdi/servers/ADDR (a previous incarnation's
   // session may still hold it until its lease runs out).
   int64_t register_timeout_ms = 30000;
+  // Interval of the orphaned-directory collection (orphan_collector.h); one
+  // pass always runs after registration; 0: only that one.
+  int64_t orphan_check_interval_ms = 600000;
+  // Test facility: the fault control file (environment KDI_FAULT_FILE, see
+  // fault_control.h); empty: fault injection is off and costs nothing.
+  std::string fault_file;
 };
 
 }  // namespace kdi::tabletd

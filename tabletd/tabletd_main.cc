@@ -1,9 +1,12 @@
 // The tabletd program: options, then a TabletServer under the daemon runner.
 #include "tabletd/tabletd_main.h"
 
+#include <cstdlib>
 #include <memory>
 
 #include "lib/util/daemon.h"
+#include "lib/util/options.h"
+#include "tabletd/fault_control.h"
 #include "tabletd/tablet_server.h"
 #include "tabletd/tabletd_config.h"
 
@@ -30,22 +33,7 @@ int TabletdMain(int argc, char** argv) {
              "the data root is shared with other tablet servers (tablets move without "
              "copying)")
       .Alias("shared-data");
-  o->AddString("lockd_address", "", "HOST:PORT of the cluster's lock service (lockd)")
-      .Global()
-      .Alias("lockd")
-      .ValueName("HOST:PORT");
-  o->AddPath("tls_ca_file", "", "PEM file of the cluster CA certificate")
-      .Global()
-      .Alias("tls-ca")
-      .ValueName("FILE");
-  o->AddPath("tls_cert_file", "", "PEM certificate tabletd presents (role server)")
-      .Global()
-      .Alias("tls-cert")
-      .ValueName("FILE");
-  o->AddPath("tls_key_file", "", "PEM private key of tls_cert_file")
-      .Global()
-      .Alias("tls-key")
-      .ValueName("FILE");
+  AddDaemonClusterOptions(o, "tabletd", /*with_lockd_address=*/true);
   o->AddInt("tabletd_cache_mb", 256, 1, 1 << 20,
             "server-wide Berkeley DB cache budget in MiB, shared among the tablets")
       .Alias("cache-mb");
@@ -66,6 +54,9 @@ int TabletdMain(int argc, char** argv) {
                    "and TTL, per tablet (0: never)");
   o->AddDurationMs("tabletd_register_timeout_ms", 30000, 0, 3600000,
                    "how long start-up waits for the server lock /kdi/servers/HOST:PORT");
+  o->AddDurationMs("tabletd_orphan_check_interval_ms", 600000, 0, 86400000,
+                   "interval of the removal of directories left by interrupted splits and "
+                   "copy migrations (one pass always runs after start-up; 0: only that one)");
 
   std::unique_ptr<TabletServer> server;
   return runner.Run(
@@ -88,6 +79,8 @@ int TabletdMain(int argc, char** argv) {
         c.split_check_interval_ms = opts.GetDurationMs("tabletd_split_check_interval_ms");
         c.compact_interval_ms = opts.GetDurationMs("tabletd_compact_interval_ms");
         c.register_timeout_ms = opts.GetDurationMs("tabletd_register_timeout_ms");
+        c.orphan_check_interval_ms = opts.GetDurationMs("tabletd_orphan_check_interval_ms");
+        if (const char* f = getenv(kFaultFileEnv)) c.fault_file = f;
         return TabletServer::Start(c, &server);
       },
       [&] {

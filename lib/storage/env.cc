@@ -11,6 +11,8 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -307,17 +309,47 @@ bool TakeFault(BdbIoOp op) {
   return false;
 }
 
+// Path-limited rules (SetBdbIoFaultRules).
+std::atomic<bool> g_have_rules{false};
+std::mutex g_rules_mu;
+std::vector<BdbIoFaultRule>* g_rules = new std::vector<BdbIoFaultRule>;  // GUARDED_BY(g_rules_mu)
+
+// The errno of the first rule matching fd's file, 0 if none.
+int RuleFault(BdbIoOp op, int fd) {
+  if (!g_have_rules.load(std::memory_order_relaxed)) return 0;
+  char link[64], path[4096];
+  snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(link, path, sizeof(path) - 1);
+  if (n <= 0) return 0;
+  std::string_view p(path, static_cast<size_t>(n));
+  std::lock_guard<std::mutex> l(g_rules_mu);
+  for (BdbIoFaultRule& r : *g_rules) {
+    if (r.op != op || r.count == 0 || p.find(r.path_substring) == std::string_view::npos) {
+      continue;
+    }
+    if (r.count > 0) r.count--;
+    return r.err;
+  }
+  return 0;
+}
+
+// The errno to fail this operation with, 0: do it.
+int FaultFor(BdbIoOp op, int fd) {
+  if (TakeFault(op)) return g_bdb_faults[static_cast<int>(op)].err.load();
+  return RuleFault(op, fd);
+}
+
 ssize_t HookWrite(int fd, const void* buf, size_t n) {
-  if (TakeFault(BdbIoOp::kWrite)) {
-    errno = g_bdb_faults[0].err.load();
+  if (int e = FaultFor(BdbIoOp::kWrite, fd)) {
+    errno = e;
     return -1;
   }
   return write(fd, buf, n);
 }
 
 ssize_t HookPwrite(int fd, const void* buf, size_t n, off_t off) {
-  if (TakeFault(BdbIoOp::kWrite)) {
-    errno = g_bdb_faults[0].err.load();
+  if (int e = FaultFor(BdbIoOp::kWrite, fd)) {
+    errno = e;
     return -1;
   }
   return pwrite(fd, buf, n, off);
@@ -325,9 +357,9 @@ ssize_t HookPwrite(int fd, const void* buf, size_t n, off_t off) {
 
 // Berkeley DB takes a non-zero return of its fsync hook as the error number.
 int HookFsync(int fd) {
-  if (TakeFault(BdbIoOp::kSync)) {
-    errno = g_bdb_faults[1].err.load();
-    return errno;
+  if (int e = FaultFor(BdbIoOp::kSync, fd)) {
+    errno = e;
+    return e;
   }
   return fdatasync(fd) == 0 ? 0 : errno;
 }
@@ -351,6 +383,64 @@ void ArmBdbIoFault(BdbIoOp op, int err, int count) {
 
 void DisarmBdbIoFaults() {
   for (BdbFault& f : g_bdb_faults) f.count = 0;
+}
+
+void SetBdbIoFaultRules(std::vector<BdbIoFaultRule> rules) {
+  std::lock_guard<std::mutex> l(g_rules_mu);
+  *g_rules = std::move(rules);
+  g_have_rules = !g_rules->empty();
+}
+
+Status ParseBdbIoFaultRule(std::string_view line, BdbIoFaultRule* rule) {
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) i++;
+    size_t j = i;
+    while (j < line.size() && line[j] != ' ' && line[j] != '\t') j++;
+    if (j > i) words.emplace_back(line.substr(i, j - i));
+    i = j;
+  }
+  if (words.size() < 3 || words.size() > 4) {
+    return Status::InvalidArgument("fault rule \"" + std::string(line) +
+                                   "\": want \"write|sync ERRNO PATH-SUBSTRING [COUNT]\"");
+  }
+  BdbIoFaultRule r;
+  if (words[0] == "write") {
+    r.op = BdbIoOp::kWrite;
+  } else if (words[0] == "sync") {
+    r.op = BdbIoOp::kSync;
+  } else {
+    return Status::InvalidArgument("fault rule: unknown operation \"" + words[0] +
+                                   "\" (want write or sync)");
+  }
+  static const std::pair<const char*, int> kNames[] = {
+      {"EIO", EIO}, {"ENOSPC", ENOSPC}, {"EDQUOT", EDQUOT}, {"EROFS", EROFS}};
+  r.err = 0;
+  for (const auto& [name, value] : kNames) {
+    if (words[1] == name) r.err = value;
+  }
+  if (r.err == 0) {
+    char* end = nullptr;
+    long v = strtol(words[1].c_str(), &end, 10);
+    if (end == words[1].c_str() || *end != '\0' || v <= 0 || v > 4095) {
+      return Status::InvalidArgument("fault rule: bad errno \"" + words[1] +
+                                     "\" (want EIO, ENOSPC, EDQUOT, EROFS or a number)");
+    }
+    r.err = static_cast<int>(v);
+  }
+  r.path_substring = words[2];
+  if (words.size() == 4) {
+    char* end = nullptr;
+    long v = strtol(words[3].c_str(), &end, 10);
+    if (end == words[3].c_str() || *end != '\0' || v == 0 || v < -1 || v > 1000000000) {
+      return Status::InvalidArgument("fault rule: bad count \"" + words[3] +
+                                     "\" (want a positive number or -1)");
+    }
+    r.count = static_cast<int>(v);
+  }
+  *rule = std::move(r);
+  return Status::OK();
 }
 
 }  // namespace kdi::storage

@@ -73,6 +73,23 @@ void InstallBdbIoFaultHooks();
 void ArmBdbIoFault(BdbIoOp op, int err, int count);
 void DisarmBdbIoFaults();
 
+// Faults limited to some files, e.g. one tablet of a running tabletd (see
+// tabletd/fault_control.h): a write or sync of a file whose path (as
+// /proc/self/fd names it) contains path_substring fails with errno `err`;
+// count hits, count < 0: all. Replaces the previous rule set (empty: none).
+// Resolving a descriptor's path costs a readlink per Berkeley DB write, so
+// this is for tests; with no rules the hooks cost one atomic load.
+struct BdbIoFaultRule {
+  BdbIoOp op = BdbIoOp::kWrite;
+  int err = 0;
+  int count = -1;
+  std::string path_substring;
+};
+void SetBdbIoFaultRules(std::vector<BdbIoFaultRule> rules);
+// Parses "write|sync ERRNO PATH-SUBSTRING [COUNT]" (ERRNO: EIO, ENOSPC,
+// EDQUOT, EROFS or a number). InvalidArgument naming the bad word.
+Status ParseBdbIoFaultRule(std::string_view line, BdbIoFaultRule* rule);
+
 // Forwards everything to a target Env and fails chosen operations on demand.
 // Thread-safe.
 class FaultInjectionEnv : public Env {

@@ -368,6 +368,12 @@ Status CommitOps(Tablet::Impl* impl, const std::vector<Op>& ops,
   DB_TXN* txn = nullptr;
   int rc = impl->dbenv->txn_begin(impl->dbenv, nullptr, &txn, 0);
   if (rc != 0) return impl->BdbError(rc, "txn_begin");
+  // A write that failed with an I/O error (or a commit that failed at all) may
+  // have left the log with a hole or a torn record: the tablet refuses writes
+  // and syncs until it is reopened and recovery reads what is on disk.
+  auto poison_if_io = [&](int code, const Status& s) {
+    if (code > 0 || code == DB_RUNRECOVERY) impl->Poison(s);
+  };
   auto abort_with = [&](Status s) {
     txn->abort(txn);
     return s;
@@ -389,7 +395,11 @@ Status CommitOps(Tablet::Impl* impl, const std::vector<Op>& ops,
         rc = DeletePrefix(impl->cells, txn, op.key);
         break;
     }
-    if (rc != 0) return abort_with(impl->BdbError(rc, "applying mutation"));
+    if (rc != 0) {
+      Status e = impl->BdbError(rc, "applying mutation");
+      poison_if_io(rc, e);
+      return abort_with(e);
+    }
   }
   std::string rev;
   PutFixed64(&rev, revision);
@@ -406,7 +416,11 @@ Status CommitOps(Tablet::Impl* impl, const std::vector<Op>& ops,
   Status fault = impl->env->CheckFault(FaultPoint::kApplyCommit, impl->dir);
   if (!fault.ok()) return abort_with(fault);
   rc = txn->commit(txn, 0);
-  if (rc != 0) return impl->BdbError(rc, "commit");
+  if (rc != 0) {
+    Status e = impl->BdbError(rc, "commit");
+    impl->Poison(e);
+    return e;
+  }
   return Status::OK();
 }
 
@@ -534,8 +548,23 @@ Status Tablet::Checkpoint() {
 }
 
 Status Tablet::ApproximateSize(uint64_t* bytes) {
+  // The B-trees only: pages allocated (from each database's metadata page, so
+  // pages still in the cache count too). Log files and the environment are
+  // excluded: they are a few MB even for an empty tablet and would make small
+  // tablets look big enough to split.
   Impl* impl = impl_.get();
-  return impl->env->GetSize(dir_, bytes);
+  std::shared_lock<std::shared_mutex> life(impl->life_mu);
+  if (impl->closed) return Status::ServiceUnavailable("tablet " + dir_ + " is closed");
+  uint64_t total = 0;
+  for (DB* db : {impl->cells, impl->rows}) {
+    DB_BTREE_STAT* st = nullptr;
+    int rc = db->stat(db, nullptr, &st, DB_FAST_STAT);
+    if (rc != 0) return impl->BdbError(rc, "database statistics");
+    total += static_cast<uint64_t>(st->bt_pagecnt) * st->bt_pagesize;
+    free(st);
+  }
+  *bytes = total;
+  return Status::OK();
 }
 
 }  // namespace kdi::storage

@@ -151,7 +151,10 @@ class Tablet {
   // Checkpoints the environment and removes unneeded log files.
   Status Checkpoint();
 
-  // Bytes used on disk (database and log files).
+  // Bytes of the cell and row-revision B-trees (pages allocated, including
+  // pages not yet written from the cache); log files and the Berkeley DB
+  // environment are not counted. This is what automatic splits compare with
+  // the threshold.
   Status ApproximateSize(uint64_t* bytes);
   // A row near the middle of the tablet's cells, strictly greater than the first
   // row (so both halves of a split at it are non-empty). NotFound if the tablet
@@ -166,13 +169,28 @@ class Tablet {
   // Destroy()s its directory. On error the children are removed and this tablet
   // keeps serving. REQUIRES: start_row < split_row and (end_row empty or
   // split_row < end_row); left_dir and right_dir do not exist.
+  // pending_marker (optional): written as each child's PENDING file (see
+  // WritePendingMarker) before anything else goes into its directory, so a
+  // child whose split is never recorded can be recognised as an orphan.
   Status Split(const std::string& split_row, const std::string& left_dir,
-               const std::string& right_dir);
+               const std::string& right_dir, const std::string& pending_marker = "");
   bool frozen() const;
 
   // Removes "*.splitting" leftovers of an interrupted split in data_dir (a
   // directory holding tablet directories). Safe to call at tabletd start.
   static Status CleanupIncompleteSplits(const std::string& data_dir, Env* env = nullptr);
+
+  // The PENDING marker of a directory whose tablet nobody has yet proven to be
+  // referenced (a split child before the master recorded it, a migration copy
+  // before it was loaded). `contents` is opaque here (tabletd writes the owning
+  // server incarnation and operation); Write creates `dir` if needed and is
+  // durable; Read gives NotFound when there is none; Clear is durable and OK
+  // when there is none.
+  static Status WritePendingMarker(const std::string& dir, const std::string& contents,
+                                   Env* env = nullptr);
+  static Status ReadPendingMarker(const std::string& dir, std::string* contents,
+                                  Env* env = nullptr);
+  static Status ClearPendingMarker(const std::string& dir, Env* env = nullptr);
 
   // Internal state (public so the implementation files can name it).
   struct Impl;

@@ -34,6 +34,7 @@ constexpr char kMetaFile[] = "TABLET";
 constexpr char kLockFile[] = "LOCK";
 constexpr char kCellsDb[] = "cells.db";
 constexpr char kRowsDb[] = "rows.db";
+constexpr char kPendingFile[] = "PENDING";
 constexpr char kSplittingSuffix[] = ".splitting";
 constexpr char kRetiredSuffix[] = ".retired";
 
@@ -80,15 +81,23 @@ struct Tablet::Impl {
   uint64_t commits = 0;  // GUARDED_BY(sync_mu)
   uint64_t synced = 0;   // GUARDED_BY(sync_mu)
   bool flushing = false;  // GUARDED_BY(sync_mu)
-  // Set when a log flush failed inside Berkeley DB: the kernel may have dropped
-  // the unflushed log pages, so a later "successful" fsync proves nothing. Every
-  // write and sync then fails until the tablet is reopened (recovery reads what
-  // really is on disk).
+  // Set when a log flush failed inside Berkeley DB (the kernel may have dropped
+  // the unflushed log pages, so a later "successful" fsync proves nothing) or a
+  // commit failed on a log write (the log may have a hole). Every write and
+  // sync then fails until the tablet is reopened (recovery reads what really
+  // is on disk).
   Status poisoned;  // GUARDED_BY(sync_mu)
 
   Status Poisoned() {
     std::lock_guard<std::mutex> l(sync_mu);
     return poisoned;
+  }
+  void Poison(const Status& why) {
+    std::lock_guard<std::mutex> l(sync_mu);
+    if (poisoned.ok()) {
+      poisoned = why.CloneAndPrepend("tablet refuses writes until reopened after");
+    }
+    sync_cv.notify_all();
   }
 
   std::mutex err_mu;

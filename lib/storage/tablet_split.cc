@@ -312,7 +312,7 @@ Status BuildChild(Tablet::Impl* parent, const TabletMeta& child_meta, const std:
 }  // namespace
 
 Status Tablet::Split(const std::string& split_row, const std::string& left_dir,
-                     const std::string& right_dir) {
+                     const std::string& right_dir, const std::string& pending_marker) {
   Impl* impl = impl_.get();
   std::shared_lock<std::shared_mutex> life(impl->life_mu);
   if (impl->closed) return Status::ServiceUnavailable("tablet " + dir_ + " is closed");
@@ -339,7 +339,12 @@ Status Tablet::Split(const std::string& split_row, const std::string& left_dir,
     (void)impl->env->RemoveTree(right_tmp);
   };
   cleanup();
-  Status s = BuildChild(impl, left, left_tmp, impl->last_revision);
+  Status s;
+  if (!pending_marker.empty()) {
+    s = WritePendingMarker(left_tmp, pending_marker, impl->env);
+    if (s.ok()) s = WritePendingMarker(right_tmp, pending_marker, impl->env);
+  }
+  if (s.ok()) s = BuildChild(impl, left, left_tmp, impl->last_revision);
   if (s.ok()) s = BuildChild(impl, right, right_tmp, impl->last_revision);
   if (s.ok()) s = impl->env->CheckFault(FaultPoint::kSplitPublish, dir_);
   if (s.ok()) s = impl->env->Rename(left_tmp, left_dir);
@@ -358,6 +363,28 @@ Status Tablet::Split(const std::string& split_row, const std::string& left_dir,
   KDI_LOG(INFO, "storage") << "split " << meta.Describe() << " into " << left_dir << " and "
                            << right_dir;
   return Status::OK();
+}
+
+Status Tablet::WritePendingMarker(const std::string& dir, const std::string& contents,
+                                  Env* env) {
+  if (env == nullptr) env = Env::Default();
+  RETURN_NOT_OK(env->CreateDir(dir));
+  return env->WriteFileAtomic(dir + "/" + kPendingFile, contents);
+}
+
+Status Tablet::ReadPendingMarker(const std::string& dir, std::string* contents, Env* env) {
+  if (env == nullptr) env = Env::Default();
+  const std::string path = dir + "/" + kPendingFile;
+  if (!env->Exists(path)) return Status::NotFound("no " + std::string(kPendingFile) + " in " + dir);
+  return env->ReadFile(path, 64 * 1024, contents);
+}
+
+Status Tablet::ClearPendingMarker(const std::string& dir, Env* env) {
+  if (env == nullptr) env = Env::Default();
+  const std::string path = dir + "/" + kPendingFile;
+  if (!env->Exists(path)) return Status::OK();
+  RETURN_NOT_OK(env->RemoveTree(path));
+  return env->SyncPath(dir);
 }
 
 Status Tablet::CleanupIncompleteSplits(const std::string& data_dir, Env* env) {
