@@ -9,7 +9,7 @@
 #     syncwrite x16).
 #  3. Memory: loads MEM_RECORDS (1,000,000) records into a second table of the
 #     same tabletd and reads the tabletd's RSS against its configured cache.
-#  4. A second cluster with 2 tabletds (a table of 2 tablets, one per server)
+#  4. A second cluster with 2 tabletds (a table of 4 tablets over both servers)
 #     runs load, scan, c x16 and syncwrite x16 (cluster only).
 #  5. Stops everything and writes doc/benchmarks.md (report.py), keeping the
 #     profiling notes of t/bench/profile_notes.md. The load average is
@@ -108,18 +108,19 @@ if [ "$MEM_RECORDS" -gt 0 ]; then
 fi
 "$kdicli" local-cluster stop "$cluster" > /dev/null 2>&1 || true
 
-# The 2-tabletd configuration: a table of 2 tablets (split at the middle of the
-# key space), which the master spreads over the 2 servers.
+# The 2-tabletd configuration: a table of 4 tablets (split evenly over the key
+# space), which the master spreads over the 2 servers.
 if [ "$TWO_TABLETD" = 1 ]; then
   "$kdicli" local-cluster start "$cluster2" --tabletd 2 --masterd 1 > "$results/start2.txt" 2>&1 ||
     { cat "$results/start2.txt" >&2; exit 1; }
   export KDI_CONF="$cluster2/kdi.conf"
-  # Create the table, then give the master's balancer (one move per 10 s) up
-  # to 40 s to put one tablet on each server before loading it.
-  "$kdicli" bench --target usertable --create --splits 1 --workload syncwrite --ops 1 --records 1 \
+  # Create the table with 4 tablets (the master assigns each new tablet to the
+  # server with the fewest, and the root and META tablets are on one of them),
+  # then give the balancer (one move per 10 s) up to 20 s to use both servers.
+  "$kdicli" bench --target usertable --create --splits 3 --workload syncwrite --ops 1 --records 1 \
     > "$results/t2_create.txt" 2>&1 || { cat "$results/t2_create.txt" >&2; exit 1; }
   i=0
-  while [ $i -lt 40 ]; do
+  while [ $i -lt 20 ]; do
     servers=$("$kdicli" tablets usertable 2>/dev/null | awk 'NR > 1 && $4 == "assigned" { print $5 }' | sort -u | wc -l)
     [ "$servers" -ge 2 ] && break
     sleep 1
