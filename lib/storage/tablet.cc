@@ -150,8 +150,21 @@ Status OpenEnvironment(Tablet::Impl* impl, bool create) {
 }
 
 void CloseEnvironment(Tablet::Impl* impl) {
-  if (impl->cells != nullptr) impl->cells->close(impl->cells, 0);
-  if (impl->rows != nullptr) impl->rows->close(impl->rows, 0);
+  // A panicked environment (corruption found, a failed log write) refuses
+  // every close and so never frees its private regions (the cache): clear
+  // the panic and close without writing anything; recovery at the next open
+  // works from what is on disk.
+  u_int32_t close_flags = 0;
+  u_int32_t env_flags = 0;
+  // (get_flags reports the panic bit but returns DB_RUNRECOVERY then.)
+  if (impl->dbenv != nullptr) (void)impl->dbenv->get_flags(impl->dbenv, &env_flags);
+  if ((env_flags & DB_PANIC_ENVIRONMENT) != 0) {
+    (void)impl->dbenv->set_flags(impl->dbenv, DB_PANIC_ENVIRONMENT, 0);
+    close_flags = DB_NOSYNC;
+  }
+  if (!impl->Poisoned().ok()) close_flags = DB_NOSYNC;
+  if (impl->cells != nullptr) impl->cells->close(impl->cells, close_flags);
+  if (impl->rows != nullptr) impl->rows->close(impl->rows, close_flags);
   impl->cells = impl->rows = nullptr;
   if (impl->dbenv != nullptr) impl->dbenv->close(impl->dbenv, 0);
   impl->dbenv = nullptr;
