@@ -24,7 +24,8 @@
 #  8. `make uninstall DESTDIR=STAGE` leaves nothing but the (edited) kdi.conf and
 #     the files the daemons and this test made at run time (certificates,
 #     data, logs).
-# The EXIT trap stops whatever is still running and removes STAGE.
+# The EXIT trap stops whatever is still running and removes STAGE (kept, for a
+# post-mortem, when KDI_KEEP_STAGE is set).
 # Environment: KDI_BUILD_DIR (the build tree; set by make check), KDI_SRC_DIR.
 set -u
 
@@ -74,7 +75,7 @@ cleanup() {
       tail -n 20 "$f"
     done
   fi
-  rm -rf "$tmp"
+  if [ -n "${KDI_KEEP_STAGE:-}" ]; then say "kept $tmp"; else rm -rf "$tmp"; fi
   exit $rc
 }
 trap cleanup EXIT
@@ -103,7 +104,7 @@ step() { say "[$(( $(date +%s) - start_s )) s] $*"; }
 
 # --- 1. install --------------------------------------------------------------
 # The configured directories, fully expanded by make (t/ops.am).
-paths=$("$MAKE" -s -C "$build" kdi-print-install-paths) || die "make kdi-print-install-paths"
+paths=$("$MAKE" -s --no-print-directory -C "$build" kdi-print-install-paths) || die "make kdi-print-install-paths"
 eval "$paths"
 for v in prefix bindir sbindir libdir includedir sysconfdir localstatedir docdir CXX; do
   eval "[ -n \"\${$v:-}\" ]" || die "make kdi-print-install-paths did not set $v"
@@ -279,6 +280,25 @@ for d in $daemons; do status_is "$d" 3; done
 for p in $pids; do alive "$p" && fail "daemon pid $p still running after stop"; done
 left=$(staged_pids)
 [ -z "$left" ] || fail "processes left from $stage: $left"
+
+# --- 7b. as root: the unprivileged-user path of the init script ---------------
+# Run as root (as in CI), the scripts normally start the daemons as user kdi
+# through su. The account `nobody` stands in for kdi here, so the test needs
+# no user of its own: lockd alone is started and stopped that way.
+if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
+  step "lockd as user nobody through su"
+  chmod 755 "$tmp"
+  chown -R nobody "$varlib/lockd" "$logdir" "$tls/lockd.key"
+  echo "KDI_USER=nobody" >>"$defaults"
+  out=$("$initd/kdi-lockd" start 2>&1) || fail "kdi-lockd start as nobody: $out"
+  status_is lockd 0
+  pid=$(cat "$rundir/lockd.pid" 2>/dev/null)
+  uid=$(awk '/^Uid:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+  [ "$uid" = "$(id -u nobody)" ] || fail "lockd (pid $pid) runs as uid '$uid', not nobody"
+  "$initd/kdi-lockd" stop >/dev/null 2>&1 || fail "kdi-lockd stop (nobody)"
+  status_is lockd 3
+  alive "$pid" && fail "lockd pid $pid (nobody) still running after stop"
+fi
 
 # --- 8. uninstall --------------------------------------------------------------
 step "make uninstall"

@@ -346,7 +346,7 @@ TEST_F(LockdTest, KillNineKeepsAcknowledgedWritesAndReconnectingSessions) {
   }
   Sleep(300);
   c.Signal(SIGKILL);
-  cluster_->lockd()->Kill();
+  ASSERT_OK(cluster_->lockd()->Kill());
   c.Wait();
   Sleep(200);
   // lockd recovers after this moment, so C's grace cannot end before

@@ -460,7 +460,9 @@ TEST(TabletdAutoSplitTest, SplitsPastThresholdAndWaitsForCommit) {
   EXPECT_EQ(left.size() + right.size(), 300u);
   EXPECT_FALSE(left.empty());
   EXPECT_FALSE(right.empty());
-  if (!left.empty() && !right.empty()) EXPECT_LT(left.back().row, right.front().row);
+  if (!left.empty() && !right.empty()) {
+    EXPECT_LT(left.back().row, right.front().row);
+  }
 }
 
 }  // namespace

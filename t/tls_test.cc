@@ -218,7 +218,9 @@ TEST_F(TlsTest, PlaintextClientIsRefused) {
   std::string got = ReadUntilClosed(fd);
   close(fd);
   // At most a TLS alert record (content type 21); never a KDI frame.
-  if (!got.empty()) EXPECT_EQ(static_cast<unsigned char>(got[0]), 21) << got.size();
+  if (!got.empty()) {
+    EXPECT_EQ(static_cast<unsigned char>(got[0]), 21) << got.size();
+  }
   EXPECT_EQ(got.find("KD"), std::string::npos);
   EXPECT_TRUE(ServerLoggedRefusal("wrong version number") ||
               ServerLoggedRefusal("record layer failure") ||
