@@ -287,7 +287,9 @@ left=$(staged_pids)
 # no user of its own: lockd alone is started and stopped that way.
 if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
   step "lockd as user nobody through su"
-  chmod 755 "$tmp"
+  # kdicli ca init makes the directory 0700: the daemon's user must reach its
+  # certificate (keys stay 0600, lockd's owned by that user).
+  chmod 755 "$tmp" "$tls"
   chown -R nobody "$varlib/lockd" "$logdir" "$tls/lockd.key"
   echo "KDI_USER=nobody" >>"$defaults"
   out=$("$initd/kdi-lockd" start 2>&1) || fail "kdi-lockd start as nobody: $out"
