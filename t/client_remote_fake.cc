@@ -88,6 +88,11 @@ void FakeCluster::OnScanPage(std::function<void(int)> hook) {
   scan_hook_ = std::move(hook);
 }
 
+void FakeCluster::OnSync(std::function<void(int)> hook) {
+  std::lock_guard<std::mutex> l(mu_);
+  sync_hook_ = std::move(hook);
+}
+
 int FakeCluster::synced(const std::string& table, const std::string& id) {
   std::lock_guard<std::mutex> l(mu_);
   return synced_[table + "/" + id];
@@ -194,6 +199,14 @@ Status FakeCluster::ConditionalApply(const std::string& server,
 }
 
 Status FakeCluster::Sync(const std::string& server, const client::SyncRequest& req, int64_t) {
+  std::function<void(int)> hook;
+  int call = 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    hook = sync_hook_;
+    call = sync_calls_++;
+  }
+  if (hook) hook(call);
   std::lock_guard<std::mutex> l(mu_);
   RETURN_NOT_OK(Count(server, "sync"));
   Tablet* tablet;

@@ -57,6 +57,9 @@ class FakeCluster : public client::RemoteBackend {
   // with the number of data ScanPage calls before this one.
   void OnScanPage(std::function<void(int)> hook);
   int synced(const std::string& table, const std::string& id);
+  // Called (without the lock) at the start of every Sync RPC, with the number
+  // of Sync RPCs before this one; a test may block in it.
+  void OnSync(std::function<void(int)> hook);
 
   // RemoteBackend.
   Status ReadRoot(std::string* server, int64_t timeout_ms) override;
@@ -92,6 +95,8 @@ class FakeCluster : public client::RemoteBackend {
   std::map<std::string, int> calls_;  // "server what"
   std::map<std::string, int> synced_;
   std::function<void(int)> scan_hook_;
+  std::function<void(int)> sync_hook_;
+  int sync_calls_ = 0;
   int data_pages_ = 0;
 };
 

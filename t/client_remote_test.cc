@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -473,6 +475,71 @@ TEST(RemoteTableTest, SyncDuringAFailingBackgroundFlushReturnsItsError) {
   EXPECT_TRUE(s.IsTimedOut()) << s.ToString();
   EXPECT_NE(s.message().find("s2"), std::string::npos) << s.ToString();
   EXPECT_GE(t->GetStats().retries, 1u);
+}
+
+// Regression: a thread whose write went out in another thread's flush used to
+// find nothing left to sync while that thread's Sync RPC was still in flight,
+// and returned before its write was durable.
+TEST(RemoteTableTest, SyncDoesNotRelyOnAnotherThreadsSyncInFlight) {
+  auto c = ThreeTablets();
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, TestOptions(), &t));
+  std::mutex mu;
+  std::condition_variable cv;
+  bool first_sync_entered = false, release = false;
+  c->OnSync([&](int call) {
+    if (call != 0) return;
+    std::unique_lock<std::mutex> l(mu);
+    first_sync_entered = true;
+    cv.notify_all();
+    cv.wait(l, [&] { return release; });
+  });
+  ASSERT_OK(t->Set("h", "w:x", 1, "from A"));  // buffered
+  Status b_status;
+  std::thread b([&] {
+    b_status = t->Set("k", "w:x", 1, "from B");
+    if (b_status.ok()) b_status = t->Sync();  // flushes A's row too, then blocks
+  });
+  {
+    std::unique_lock<std::mutex> l(mu);
+    ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(10), [&] { return first_sync_entered; }));
+  }
+  EXPECT_EQ(c->cells("t").size(), 2u) << "B's flush sent A's row";
+  ASSERT_OK(t->Sync());  // A
+  EXPECT_EQ(c->synced("t", "b"), 1) << "A returned before any Sync RPC covering its write ended";
+  {
+    std::lock_guard<std::mutex> l(mu);
+    release = true;
+    cv.notify_all();
+  }
+  b.join();
+  ASSERT_OK(b_status);
+  EXPECT_EQ(c->synced("t", "b"), 2);
+}
+
+// Regression: when a writing thread's flush failed, another thread whose
+// write was in that batch got OK from its Sync.
+TEST(RemoteTableTest, FailedFlushOfAnotherThreadFailsTheNextSync) {
+  auto c = ThreeTablets();
+  RemoteTableOptions o = TestOptions();
+  o.write_buffer_bytes = 200;
+  o.op_timeout_ms = 300;
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, o, &t));
+  ASSERT_OK(t->Set("h", "w:x", 1, "from A"));  // buffered
+  c->SetServerDown("s2", true);
+  Status b_status;
+  std::thread b([&] { b_status = t->Set("k", "w:x", 1, std::string(300, 'b')); });
+  b.join();
+  EXPECT_FALSE(b_status.ok()) << "B's Set flushed the buffer to a down server";
+  c->SetServerDown("s2", false);
+  Status s = t->Sync();  // A: its row was in B's failed batch
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("since the last Sync failed"), std::string::npos) << s.ToString();
+  EXPECT_TRUE(c->cells("t").empty());
+  ASSERT_OK(t->Set("h", "w:x", 2, "again"));
+  ASSERT_OK(t->Sync());  // the error is reported once
+  EXPECT_EQ(c->cells("t").size(), 1u);
 }
 
 TEST(RemoteTableTest, ClosedTableRefusesCalls) {

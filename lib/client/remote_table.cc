@@ -144,11 +144,22 @@ Status RemoteTable::FlushBuffer(bool background) {
   TouchedTablets touched;
   Status s = sender_.Send(std::move(rows), &backoff, &touched);
   std::lock_guard<std::mutex> l(mu_);
-  for (auto& [k, loc] : touched) touched_[k] = loc;
+  NoteWritten(touched);
   // Kept before flush_mu_ is released: a Sync that waited for this flush on
   // flush_mu_ then finds the error (it would miss it if it were stored later).
   if (background && !s.ok() && async_error_.ok()) async_error_ = s;
+  // A foreground flush's error goes to its caller, and to the next Sync of
+  // any thread: the batch may have held other threads' writes.
+  if (!background && !s.ok() && flush_error_.ok()) flush_error_ = s;
   return s;
+}
+
+void RemoteTable::NoteWritten(const TouchedTablets& touched) {
+  for (const auto& [key, loc] : touched) {
+    Written& w = written_[key];
+    w.loc = loc;
+    w.written = ++write_seq_;
+  }
 }
 
 void RemoteTable::FlusherLoop() {
@@ -199,25 +210,33 @@ Status RemoteTable::SyncTablet(const TabletLocation& loc, Backoff* backoff) {
 Status RemoteTable::Sync() {
   RETURN_NOT_OK(CheckOpen());
   Status s = Flush();
-  TouchedTablets touched;
+  std::vector<std::pair<std::string, Written>> todo;
   {
     std::lock_guard<std::mutex> l(mu_);
     if (s.ok() && !async_error_.ok()) s = async_error_.CloneAndPrepend("an earlier buffered write failed");
+    if (s.ok() && !flush_error_.ok()) {
+      s = flush_error_.CloneAndPrepend("a write flushed since the last Sync failed");
+    }
     async_error_ = Status::OK();
-    touched.swap(touched_);
-  }
-  Backoff backoff = NewBackoff();
-  TouchedTablets failed;
-  for (auto& [key, loc] : touched) {
-    Status t = SyncTablet(loc, &backoff);
-    if (!t.ok()) {
-      failed[key] = loc;
-      if (s.ok()) s = t;
+    flush_error_ = Status::OK();
+    // Every write this thread made is acknowledged by now (its own flush, or
+    // the flush of another thread that it waited for on flush_mu_).
+    for (const auto& [key, w] : written_) {
+      if (w.written > w.synced) todo.emplace_back(key, w);
     }
   }
-  if (!failed.empty()) {
+  Backoff backoff = NewBackoff();
+  for (const auto& [key, w] : todo) {
+    Status t = SyncTablet(w.loc, &backoff);
+    if (!t.ok()) {
+      if (s.ok()) s = t;
+      continue;  // stays in written_: the next Sync tries again
+    }
     std::lock_guard<std::mutex> l(mu_);
-    for (auto& [k, loc] : failed) touched_[k] = loc;
+    auto it = written_.find(key);
+    if (it == written_.end()) continue;
+    it->second.synced = std::max(it->second.synced, w.written);
+    if (it->second.synced >= it->second.written) written_.erase(it);
   }
   return s;
 }
@@ -243,7 +262,7 @@ Status RemoteTable::ApplyIf(const std::vector<Condition>& conditions,
       if (s.ok()) {
         if (revision != nullptr) *revision = reply.revision;
         std::lock_guard<std::mutex> l(mu_);
-        touched_[t.table + "/" + t.tablet_id] = t;
+        NoteWritten(TouchedTablets{{t.table + "/" + t.tablet_id, t}});
         return Status::OK();
       }
       if (IsRetryable(s) || InvalidatesLocation(s)) locator_.Invalidate(t, s);

@@ -10,8 +10,12 @@
 // and before Sync, Scan, ApplyIf, GetRowRevision and Close. So, unlike a
 // local: table, a kdi:// Apply returns before the cluster acknowledged it; an
 // error of a background flush is returned by the next call that writes,
-// flushes or syncs on the handle. Sync() flushes and then waits until every
-// tablet written through this handle has made its log durable.
+// flushes or syncs on the handle; the error of a flush made by a writing
+// thread is returned to it and also to the next Sync of any thread (the failed
+// batch may have held other threads' writes). Sync() flushes and then waits until every tablet written
+// through this handle has made its log durable: each tablet written since it
+// was last synced gets a Sync RPC sent after the write was acknowledged, so a
+// Sync never relies on another thread's Sync still in flight.
 //
 // Retries: every call has a deadline (op_timeout_ms). NotServing, a server
 // that cannot be reached and the like drop the cached location and the call
@@ -29,6 +33,7 @@
 #define KDI_LIB_CLIENT_REMOTE_TABLE_H_
 
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -101,7 +106,18 @@ class RemoteTable : public Table {
   std::condition_variable cv_;
   Schema schema_;              // GUARDED_BY(mu_)
   MutationBuffer buffer_;      // GUARDED_BY(mu_)
-  TouchedTablets touched_;     // GUARDED_BY(mu_): written since the last Sync
+  // A tablet written through this handle: its last write and the newest write
+  // a completed Sync RPC covers, as numbers of write_seq_.
+  struct Written {
+    TabletLocation loc;
+    uint64_t written = 0;
+    uint64_t synced = 0;
+  };
+  // REQUIRES: mu_. Records writes acknowledged by the tablets in `touched`.
+  void NoteWritten(const TouchedTablets& touched);
+  Status flush_error_;  // GUARDED_BY(mu_): of a foreground flush since the last Sync
+  std::map<std::string, Written> written_;  // GUARDED_BY(mu_): not yet synced
+  uint64_t write_seq_ = 0;                  // GUARDED_BY(mu_)
   Status async_error_;         // GUARDED_BY(mu_): from a background flush
   bool closed_ = false;        // GUARDED_BY(mu_)
   bool stop_flusher_ = false;  // GUARDED_BY(mu_)
