@@ -14,7 +14,7 @@ int LockdMain(int argc, char** argv) {
   DaemonRunner runner("lockd", "KDI lock service: sessions, locks, ephemeral files, events "
                                "and sequencers, kept in Berkeley DB.");
   Options* o = runner.options();
-  o->AddString("lockd_listen_address", "127.0.0.1:7100", "address to listen on")
+  o->AddString("lockd_listen_address", "127.0.0.1:7400", "address to listen on")
       .Alias("listen")
       .ValueName("HOST:PORT");
   o->AddPath("lockd_data_dir", "/var/lib/kdi/lockd", "directory of the Berkeley DB environment")

@@ -28,7 +28,7 @@
 namespace kdi::lockd {
 
 struct LockdServerOptions {
-  std::string listen_address = "127.0.0.1:7100";
+  std::string listen_address = "127.0.0.1:7400";
   std::string data_dir;
   std::string tls_ca_file;
   std::string tls_cert_file;

@@ -6,7 +6,9 @@
 #include <memory>
 #include <optional>
 
+#include "lib/client/remote_options.h"
 #include "lib/lock/lock_protocol.h"
+#include "lockd/lockd_server.h"
 #include "t/test_util.h"
 
 namespace kdi::lockd {
@@ -503,4 +505,12 @@ TEST_F(LockStateTest, SequencerGarbageIsInvalid) {
 }
 
 }  // namespace
+// Regression: lockd listened on 7100 by default while kdi://HOST/TABLE (no
+// port) looked for it on 7400.
+TEST(LockdDefaultsTest, ListensWhereClientsLookByDefault) {
+  LockdServerOptions o;
+  EXPECT_EQ(o.listen_address,
+            "127.0.0.1:" + std::to_string(kdi::client::kDefaultLockdPort));
+}
+
 }  // namespace kdi::lockd

@@ -3,7 +3,7 @@
 //
 //   int LockdMain(int argc, char** argv) {
 //     kdi::DaemonRunner runner("lockd", "KDI lock service.");
-//     runner.options()->AddString("lockd_listen_address", "127.0.0.1:7100", "...")
+//     runner.options()->AddString("lockd_listen_address", "127.0.0.1:7400", "...")
 //         .Alias("listen");
 //     std::unique_ptr<LockServer> server;
 //     return runner.Run(argc, argv,
