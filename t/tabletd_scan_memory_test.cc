@@ -1,9 +1,8 @@
 // Bounded-memory scans through a real tabletd (issue 4 acceptance: "a scan of
 // 10 million cells streams with bounded memory").
 //
-// A tablet of N small cells (KDI_SCAN_CELLS, default 1,000,000 in make check;
-// the acceptance figure is run with KDI_SCAN_CELLS=10000000, see
-// doc/tabletd.md) is built directly with the storage layer in a child process
+// A tablet of N small cells (KDI_SCAN_CELLS, default 10,000,000: the issue's
+// figure; a smaller N is handy while developing) is built directly with the storage layer in a child process
 // (big unsynced batches: the fast path), moved into the data root of a
 // tabletd started with a 16 MiB Berkeley DB cache, loaded, and scanned whole
 // through TabletClient::OpenScan (4096-cell / 1 MiB pages), counting cells and
@@ -73,7 +72,7 @@ Status BuildTablet(const std::string& dir, uint64_t cells) {
   for (int c = 0; c < kCols; c++) cols.push_back("c:" + std::to_string(c));
   const uint64_t rows = cells / kCols;
   char row[32];
-  for (uint64_t r = 0; r < rows;) {
+  for (uint64_t r = 0, batches = 0; r < rows; batches++) {
     std::vector<RowMutation> batch;
     for (int i = 0; i < 5000 && r < rows; i++, r++) {
       RowName(r, row, sizeof(row));
@@ -82,7 +81,9 @@ Status BuildTablet(const std::string& dir, uint64_t cells) {
       batch.push_back(std::move(m));
     }
     RETURN_NOT_OK(t->Apply(batch, nullptr));
-    RETURN_NOT_OK(t->Checkpoint());  // bounds the log: old files are removed
+    // Every 50,000 rows: bounds the log (old files are removed) without
+    // writing the dirty cache back after every batch.
+    if (batches % 10 == 9) RETURN_NOT_OK(t->Checkpoint());
   }
   RETURN_NOT_OK(t->Sync());
   return t->Close();
@@ -93,7 +94,7 @@ double Seconds(std::chrono::steady_clock::time_point since) {
 }
 
 TEST(TabletdScanMemoryTest, ScanOfManyCellsHasBoundedPeakRss) {
-  uint64_t cells = 1000000;
+  uint64_t cells = 10000000;
   if (const char* e = getenv("KDI_SCAN_CELLS")) cells = std::strtoull(e, nullptr, 10);
   cells -= cells % kCols;
   ASSERT_GT(cells, 0u);
