@@ -16,6 +16,7 @@
 // (Bounded-memory scans: t/tabletd_scan_memory_test; storage faults in a
 // running server: t/tabletd_fault_test; orphaned directories:
 // t/tabletd_orphan_test.)
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -606,6 +607,12 @@ TEST(TabletdCopyMigrationTest, SeparateRootsUnderConcurrentWrites) {
   std::printf("separate-roots migration: tablet unavailable for %.3f ms\n",
               mr.unavailable_us / 1000.0);
   EXPECT_EQ(mr.target_status.desc.tablet, t);
+  // The source removed its stale copy (regression: it used to stay for ever).
+  struct stat st;
+  EXPECT_NE(stat((cluster.tablet_data_root(0) + "/tables/mig/m0").c_str(), &st), 0)
+      << "the source's directory is still there after the move";
+  EXPECT_NE(stat((cluster.tablet_data_root(0) + "/tables/mig/m0.retired").c_str(), &st), 0);
+  EXPECT_EQ(stat((cluster.tablet_data_root(1) + "/tables/mig/m0").c_str(), &st), 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   stop = true;
   writer.join();

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "lib/client/tablet_client.h"
+#include "lib/storage/tablet.h"
 #include "lib/util/coding.h"
 #include "lib/util/log.h"
 #include "tabletd/orphan_collector.h"
@@ -375,6 +376,16 @@ Status MigrationService::MigrateByCopy(const client::MigrateTabletRequest& req,
                            << prep.bytes_copied << " bytes while serving, "
                            << fin.bytes_copied << " bytes to catch up); unavailable for "
                            << reply->unavailable_us << " us";
+  // The target has the tablet: it fsynced its copy, holds the tablet's lock and
+  // serves it. Our directory is now a stale copy; Destroy renames it to
+  // "*.retired" first, so a crash part-way leaves something the orphan
+  // collector removes, never a half-deleted tablet directory.
+  Status rm = storage::Tablet::Destroy(abs);
+  if (!rm.ok()) {
+    KDI_LOG(WARN, "migrate") << "removing the source copy of " << ref.ToString() << " at "
+                                << abs << ": " << rm.ToString()
+                                << " (the orphan collector retries \"*.retired\")";
+  }
   return Status::OK();
 }
 

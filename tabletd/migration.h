@@ -13,7 +13,11 @@
 //      have, fsyncs, renames its staging dir into place, then locks and opens
 //      the tablet like LoadTablet;
 //   5. if B fails, A loads the tablet again (its directory is intact); if B
-//      did take it, A's reload fails with Conflict on the tablet lock.
+//      did take it, A's reload fails with Conflict on the tablet lock;
+//   6. once B answered FinishTake with OK (its copy is fsynced, locked and
+//      served), A removes its own directory (Tablet::Destroy: renamed to
+//      "*.retired" first, so the orphan collector finishes an interrupted
+//      removal). If the answer is lost, A keeps its directory.
 // The tablet is unavailable from step 3 to the end of step 4; the reply says
 // how long.
 //
