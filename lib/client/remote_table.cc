@@ -121,36 +121,120 @@ Status RemoteTable::ApplyBatch(const std::vector<RowMutation>& batch) {
       return s.CloneAndPrepend("an earlier buffered write failed");
     }
     int64_t now = MonotonicMs();
+    bool added = false;
     for (const RowMutation& m : batch) {
-      if (!m.empty()) buffer_.Add(m, now);
+      if (m.empty()) continue;
+      buffer_.Add(m, now);
+      added_seq_++;
+      added = true;
+    }
+    if (added) {
+      std::thread::id me = std::this_thread::get_id();
+      if (std::find(buffer_threads_.begin(), buffer_threads_.end(), me) ==
+          buffer_threads_.end()) {
+        buffer_threads_.push_back(me);
+      }
     }
     flush_now = buffer_.bytes() >= options_.write_buffer_bytes;
   }
-  if (flush_now) return Flush();
+  if (flush_now) return SendBuffer(/*background=*/false);
   return Status::OK();
 }
 
-Status RemoteTable::Flush() { return FlushBuffer(/*background=*/false); }
+void RemoteTable::SetSyncJoinWaitMsForTesting(int64_t ms) {
+  std::lock_guard<std::mutex> l(mu_);
+  sync_join_wait_ms_ = ms;
+}
 
-Status RemoteTable::FlushBuffer(bool background) {
-  std::lock_guard<std::mutex> f(flush_mu_);
-  std::vector<RowMutation> rows;
+Status RemoteTable::Flush() {
+  uint64_t target;
   {
     std::lock_guard<std::mutex> l(mu_);
-    rows = buffer_.Take();
+    target = added_seq_;
   }
-  if (rows.empty()) return Status::OK();
+  Status s = SendBuffer(/*background=*/false);
+  std::unique_lock<std::mutex> l(mu_);
+  WaitAcknowledged(target, &l);
+  return s;
+}
+
+void RemoteTable::WaitAcknowledged(uint64_t seq, std::unique_lock<std::mutex>* l) {
+  done_cv_.wait(*l, [&] { return inflight_.empty() || inflight_.begin()->first > seq; });
+}
+
+Status RemoteTable::SendBuffer(bool background) {
+  std::unique_lock<std::mutex> l(mu_);
+  if (buffer_.empty()) return Status::OK();
+  std::vector<RowMutation> rows = buffer_.Take();
+  const uint64_t id = taken_seq_ + 1;  // this flush: writes id..added_seq_
+  taken_seq_ = added_seq_;
+  Flight& flight = inflight_[id];
+  flight.last = added_seq_;
+  flight.threads.swap(buffer_threads_);
+  for (const std::thread::id& t : flight.threads) thread_flushes_[t].insert(id);
+  // Row order: wait for every earlier flush still sending one of our rows.
+  std::vector<std::string> keys;
+  std::set<uint64_t> before;
+  keys.reserve(rows.size());
+  for (const RowMutation& m : rows) {
+    auto [it, inserted] = row_flush_.try_emplace(m.row(), id);
+    if (!inserted) {
+      if (it->second == id) continue;
+      before.insert(it->second);
+      it->second = id;
+    }
+    keys.push_back(m.row());
+  }
+  if (!before.empty()) {
+    done_cv_.wait(l, [&] {
+      for (uint64_t b : before) {
+        if (inflight_.count(b) != 0) return false;
+      }
+      return true;
+    });
+  }
+  l.unlock();
   Backoff backoff = NewBackoff();
   TouchedTablets touched;
   Status s = sender_.Send(std::move(rows), &backoff, &touched);
-  std::lock_guard<std::mutex> l(mu_);
+  l.lock();
   NoteWritten(touched);
-  // Kept before flush_mu_ is released: a Sync that waited for this flush on
-  // flush_mu_ then finds the error (it would miss it if it were stored later).
+  // Recorded before the flush leaves inflight_: a Sync that waited for it
+  // (WaitAcknowledged) then finds the error.
   if (background && !s.ok() && async_error_.ok()) async_error_ = s;
   // A foreground flush's error goes to its caller, and to the next Sync of
   // any thread: the batch may have held other threads' writes.
   if (!background && !s.ok() && flush_error_.ok()) flush_error_ = s;
+  for (const std::string& k : keys) {
+    auto it = row_flush_.find(k);
+    if (it != row_flush_.end() && it->second == id) row_flush_.erase(it);
+  }
+  auto fl = inflight_.find(id);
+  for (const std::thread::id& t : fl->second.threads) {
+    auto tf = thread_flushes_.find(t);
+    if (tf == thread_flushes_.end()) continue;
+    tf->second.erase(id);
+    if (tf->second.empty()) thread_flushes_.erase(tf);
+  }
+  inflight_.erase(fl);
+  done_cv_.notify_all();
+  return s;
+}
+
+Status RemoteTable::FlushOwnWrites() {
+  const std::thread::id me = std::this_thread::get_id();
+  bool buffered;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    buffered = std::find(buffer_threads_.begin(), buffer_threads_.end(), me) !=
+               buffer_threads_.end();
+    if (!buffered && thread_flushes_.count(me) == 0) return Status::OK();
+  }
+  Status s;
+  if (buffered) s = SendBuffer(/*background=*/false);
+  // Our writes may also be in other threads' flushes still in flight.
+  std::unique_lock<std::mutex> l(mu_);
+  done_cv_.wait(l, [&] { return thread_flushes_.count(me) == 0; });
   return s;
 }
 
@@ -172,7 +256,7 @@ void RemoteTable::FlusherLoop() {
       continue;
     }
     l.unlock();
-    Status s = FlushBuffer(/*background=*/true);  // an error is kept in async_error_
+    Status s = SendBuffer(/*background=*/true);  // an error is kept in async_error_
     (void)s;
     l.lock();
   }
@@ -207,10 +291,67 @@ Status RemoteTable::SyncTablet(const TabletLocation& loc, Backoff* backoff) {
   }
 }
 
+Status RemoteTable::SyncCoalesced(const std::string& key, uint64_t target,
+                                  Backoff* backoff) {
+  std::unique_lock<std::mutex> l(mu_);
+  auto it = written_.find(key);
+  if (it == written_.end()) return Status::OK();
+  // The entry is not erased while waiters > 0 (std::map: w stays valid).
+  Written* w = &it->second;
+  w->waiters++;
+  Status result;
+  const auto join_wait = std::chrono::milliseconds(sync_join_wait_ms_);
+  while (w->synced < target) {
+    if (w->sync_inflight) {
+      const uint64_t gen = w->sync_gen;
+      const bool covers = w->inflight_covers >= target;
+      if (done_cv_.wait_for(l, join_wait, [&] { return w->sync_gen != gen; })) {
+        if (w->synced >= target) break;
+        if (covers) {  // the RPC sent after our writes failed: so do we
+          result = w->last_error;
+          break;
+        }
+        continue;  // it did not cover us: send or join the next one
+      }
+      // Slow: send our own (not shared) RPC rather than wait longer.
+      const uint64_t covers_own = w->written;
+      const TabletLocation loc = w->loc;
+      l.unlock();
+      result = SyncTablet(loc, backoff);
+      l.lock();
+      if (result.ok()) w->synced = std::max(w->synced, covers_own);
+      break;
+    }
+    // Send the next RPC, for us and every thread that joins it.
+    w->sync_inflight = true;
+    const uint64_t covers = w->written;
+    w->inflight_covers = covers;
+    const TabletLocation loc = w->loc;
+    l.unlock();
+    result = SyncTablet(loc, backoff);
+    l.lock();
+    w->sync_inflight = false;
+    w->sync_gen++;
+    if (result.ok()) {
+      w->synced = std::max(w->synced, covers);
+    } else {
+      w->last_error = result;
+    }
+    done_cv_.notify_all();
+    break;
+  }
+  w->waiters--;
+  // A failed tablet stays: the next Sync tries again.
+  if (w->waiters == 0 && !w->sync_inflight && w->synced >= w->written) written_.erase(it);
+  return result;
+}
+
 Status RemoteTable::Sync() {
   RETURN_NOT_OK(CheckOpen());
+  // Sends the buffer and waits until every write applied before now (by any
+  // thread, in whichever flush it left) is acknowledged.
   Status s = Flush();
-  std::vector<std::pair<std::string, Written>> todo;
+  std::vector<std::pair<std::string, uint64_t>> todo;
   {
     std::lock_guard<std::mutex> l(mu_);
     if (s.ok() && !async_error_.ok()) s = async_error_.CloneAndPrepend("an earlier buffered write failed");
@@ -219,24 +360,14 @@ Status RemoteTable::Sync() {
     }
     async_error_ = Status::OK();
     flush_error_ = Status::OK();
-    // Every write this thread made is acknowledged by now (its own flush, or
-    // the flush of another thread that it waited for on flush_mu_).
     for (const auto& [key, w] : written_) {
-      if (w.written > w.synced) todo.emplace_back(key, w);
+      if (w.written > w.synced) todo.emplace_back(key, w.written);
     }
   }
   Backoff backoff = NewBackoff();
-  for (const auto& [key, w] : todo) {
-    Status t = SyncTablet(w.loc, &backoff);
-    if (!t.ok()) {
-      if (s.ok()) s = t;
-      continue;  // stays in written_: the next Sync tries again
-    }
-    std::lock_guard<std::mutex> l(mu_);
-    auto it = written_.find(key);
-    if (it == written_.end()) continue;
-    it->second.synced = std::max(it->second.synced, w.written);
-    if (it->second.synced >= it->second.written) written_.erase(it);
+  for (const auto& [key, target] : todo) {
+    Status t = SyncCoalesced(key, target, &backoff);
+    if (!t.ok() && s.ok()) s = t;
   }
   return s;
 }
@@ -245,7 +376,7 @@ Status RemoteTable::ApplyIf(const std::vector<Condition>& conditions,
                             const RowMutation& mutation, uint64_t* revision) {
   RETURN_NOT_OK(CheckOpen());
   RETURN_NOT_OK(Validate(mutation));
-  RETURN_NOT_OK_PREPEND(Flush(), "flushing buffered writes before a conditional apply");
+  RETURN_NOT_OK_PREPEND(FlushOwnWrites(), "flushing buffered writes before a conditional apply");
   ConditionalApplyRequest req;
   req.conditions = conditions;
   req.mutation = mutation;
@@ -286,7 +417,7 @@ Status RemoteTable::ApplyIf(const std::vector<Condition>& conditions,
 Status RemoteTable::GetRowRevision(std::string_view row, uint64_t* revision) {
   RETURN_NOT_OK(CheckOpen());
   if (row.empty()) return Status::InvalidArgument("empty row");
-  RETURN_NOT_OK(Flush());
+  RETURN_NOT_OK(FlushOwnWrites());
   Backoff backoff = NewBackoff();
   Status last;
   for (;;) {
@@ -313,7 +444,7 @@ Status RemoteTable::GetRowRevision(std::string_view row, uint64_t* revision) {
 
 Status RemoteTable::Scan(const ScanPredicate& predicate, std::unique_ptr<CellStream>* out) {
   RETURN_NOT_OK(CheckOpen());
-  RETURN_NOT_OK_PREPEND(Flush(), "flushing buffered writes before a scan");
+  RETURN_NOT_OK_PREPEND(FlushOwnWrites(), "flushing buffered writes before a scan");
   ScanOptions so;
   so.op_timeout_ms = options_.op_timeout_ms;
   so.rpc_timeout_ms = options_.rpc_timeout_ms;

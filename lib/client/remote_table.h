@@ -12,10 +12,32 @@
 // error of a background flush is returned by the next call that writes,
 // flushes or syncs on the handle; the error of a flush made by a writing
 // thread is returned to it and also to the next Sync of any thread (the failed
-// batch may have held other threads' writes). Sync() flushes and then waits until every tablet written
-// through this handle has made its log durable: each tablet written since it
-// was last synced gets a Sync RPC sent after the write was acknowledged, so a
-// Sync never relies on another thread's Sync still in flight.
+// batch may have held other threads' writes).
+//
+// Flushes of different threads run concurrently (no flush holds a lock across
+// its RPCs). Order: mutations of one row reach the server in the order they
+// were applied to the handle -- a flush holding a row that an earlier flush
+// still has in flight waits for that flush before sending anything.
+//
+// Sync() flushes, waits until every write applied to the handle (by any
+// thread) before the call is acknowledged, and then until every tablet
+// written through this handle has made those writes durable: per tablet, a
+// Sync RPC that was *sent after* the write was acknowledged must complete.
+// Concurrent Syncs share RPCs (group commit in the client): a thread whose
+// writes a Sync RPC already in flight covers waits for that RPC (at most
+// sync_join_wait_ms, then it sends its own) and gets its result -- a failed
+// RPC fails every Sync waiting on it; a thread whose writes came later waits
+// for the RPC in flight to end, then one of the waiting threads sends the
+// next RPC for all of them. A Sync never returns OK on an RPC sent before its
+// writes were acknowledged.
+//
+// Reads (Scan, GetRowRevision) and ApplyIf see the calling thread's own
+// earlier writes to this handle (read-your-writes per thread and handle):
+// they flush only if a write of the calling thread is still buffered or in
+// flight, and then wait only for it (and the rows ordered before it), not
+// for other threads' batches. Another thread's write that is still buffered
+// may not be visible; a Sync (or Flush) in that thread makes it visible to
+// reads that start after it returns.
 //
 // Retries: every call has a deadline (op_timeout_ms). NotServing, a server
 // that cannot be reached and the like drop the cached location and the call
@@ -25,10 +47,10 @@
 // not apply it (NotServing, ServiceUnavailable); after a lost reply it fails
 // with the transport error (outcome unknown). GetStats() counts the retries.
 //
-// Thread safety: thread-safe (Table contract). One mutex guards the buffer;
-// flushes are serialized by a second one so that mutations of one row reach
-// the server in the order they were applied. Lock order: flush_mu_, then mu_.
-// CellStreams returned by Scan must be destroyed before the RemoteTable.
+// Thread safety: thread-safe (Table contract). One mutex (mu_) guards the
+// buffer, the in-flight flushes and the per-tablet sync state; it is never
+// held across an RPC. CellStreams returned by Scan must be destroyed before
+// the RemoteTable.
 #ifndef KDI_LIB_CLIENT_REMOTE_TABLE_H_
 #define KDI_LIB_CLIENT_REMOTE_TABLE_H_
 
@@ -36,8 +58,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "kdi/table.h"
@@ -74,8 +98,14 @@ class RemoteTable : public Table {
   TableStats GetStats() const override { return stats_.Snapshot(); }
   Status Close() override;
 
-  // Sends everything buffered (without waiting for durability).
+  // Sends everything buffered and waits until every write applied before the
+  // call (by any thread) is acknowledged or failed (not for durability).
+  // Returns the error of this call's own batch.
   Status Flush();
+
+  // How long a Sync waits for another thread's Sync RPC that covers its
+  // writes before it sends its own (default 100 ms). For tests.
+  void SetSyncJoinWaitMsForTesting(int64_t ms);
 
   RemoteStatsSnapshot stats() const { return stats_.Snapshot(); }
   const RemoteTableOptions& options() const { return options_; }
@@ -89,9 +119,21 @@ class RemoteTable : public Table {
   Status CheckOpen();
   Backoff NewBackoff() const;
   Status SyncTablet(const TabletLocation& loc, Backoff* backoff);
-  // Sends the buffer. background: the flusher thread's flush, whose error is
-  // kept for the next write, flush or Sync (async_error_).
-  Status FlushBuffer(bool background);
+  // Takes the whole buffer and sends it, after every earlier flush holding
+  // one of its rows has finished (row order). background: the flusher
+  // thread's flush, whose error is kept for the next write, flush or Sync
+  // (async_error_); otherwise the error also goes to the next Sync
+  // (flush_error_). OK at once when the buffer is empty.
+  Status SendBuffer(bool background);
+  // REQUIRES: l holds mu_. Waits until no flush in flight holds a write
+  // numbered <= seq (seq <= taken_seq_).
+  void WaitAcknowledged(uint64_t seq, std::unique_lock<std::mutex>* l);
+  // Flushes and waits for the calling thread's own unacknowledged writes
+  // (read-your-writes before a read or a conditional apply).
+  Status FlushOwnWrites();
+  // Makes the writes to tablet `key` numbered <= target durable, sharing
+  // Sync RPCs with concurrent callers (see the header comment).
+  Status SyncCoalesced(const std::string& key, uint64_t target, Backoff* backoff);
   void FlusherLoop();
 
   const std::shared_ptr<RemoteBackend> backend_;
@@ -100,24 +142,46 @@ class RemoteTable : public Table {
   TabletLocator locator_;
   BatchSender sender_;
 
-  std::mutex flush_mu_;  // serializes flushes; acquired before mu_
-
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;       // flusher thread wake-ups
+  std::condition_variable done_cv_;  // a flush or a Sync RPC finished
   Schema schema_;              // GUARDED_BY(mu_)
   MutationBuffer buffer_;      // GUARDED_BY(mu_)
+  // Every buffered mutation gets a number: writes numbered <= taken_seq_ have
+  // left the buffer (some may be in flight), the newest is added_seq_.
+  uint64_t added_seq_ = 0;     // GUARDED_BY(mu_)
+  uint64_t taken_seq_ = 0;     // GUARDED_BY(mu_)
+  // Flushes in flight by the first write number they hold.
+  struct Flight {
+    uint64_t last = 0;                     // the last write number it holds
+    std::vector<std::thread::id> threads;  // whose writes it holds
+  };
+  std::map<uint64_t, Flight> inflight_;  // GUARDED_BY(mu_)
+  // Rows held by flushes in flight -> the newest flush (its first number).
+  std::unordered_map<std::string, uint64_t> row_flush_;  // GUARDED_BY(mu_)
+  // Threads that wrote into the buffer since it was last taken.
+  std::vector<std::thread::id> buffer_threads_;  // GUARDED_BY(mu_)
+  // Flushes in flight holding writes of a thread (by their first number).
+  std::map<std::thread::id, std::set<uint64_t>> thread_flushes_;  // GUARDED_BY(mu_)
   // A tablet written through this handle: its last write and the newest write
-  // a completed Sync RPC covers, as numbers of write_seq_.
+  // a completed Sync RPC covers, as numbers of write_seq_, and the Sync RPC
+  // in flight (if any) that coalesced Syncs wait for.
   struct Written {
     TabletLocation loc;
     uint64_t written = 0;
     uint64_t synced = 0;
+    bool sync_inflight = false;
+    uint64_t inflight_covers = 0;  // written when the RPC in flight was sent
+    uint64_t sync_gen = 0;         // Sync RPCs of this tablet completed
+    Status last_error;             // of the last Sync RPC that failed
+    int waiters = 0;               // threads inside SyncCoalesced for it
   };
   // REQUIRES: mu_. Records writes acknowledged by the tablets in `touched`.
   void NoteWritten(const TouchedTablets& touched);
   Status flush_error_;  // GUARDED_BY(mu_): of a foreground flush since the last Sync
   std::map<std::string, Written> written_;  // GUARDED_BY(mu_): not yet synced
   uint64_t write_seq_ = 0;                  // GUARDED_BY(mu_)
+  int64_t sync_join_wait_ms_ = 100;         // GUARDED_BY(mu_)
   Status async_error_;         // GUARDED_BY(mu_): from a background flush
   bool closed_ = false;        // GUARDED_BY(mu_)
   bool stop_flusher_ = false;  // GUARDED_BY(mu_)
