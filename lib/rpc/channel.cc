@@ -10,7 +10,10 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <linux/futex.h>
 #include <openssl/ssl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -40,6 +43,38 @@ timeval MsToTimeval(int64_t ms) {
   if (ms < 0) ms = 0;
   return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
 }
+
+// The rendezvous of a blocking Call: the loop thread stores the result and
+// Set()s; the caller Wait()s. A futex word instead of a mutex and condition
+// variable: Set() makes a system call only if the caller is already asleep,
+// and the woken caller does not then block again on a mutex the loop thread
+// still holds (a profile of 16 threads of point reads showed the condition
+// variable's wake and the mutex hand-over at ~18% of the client's CPU).
+class CallDone {
+ public:
+  // Loop thread; the result fields are written before, and published by, Set.
+  void Set() {
+    if (state_.exchange(kDone, std::memory_order_acq_rel) == kSleeping) {
+      syscall(SYS_futex, &state_, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+    }
+  }
+  void Wait() {
+    uint32_t s = state_.load(std::memory_order_acquire);
+    while (s != kDone) {
+      if (s == kPending &&
+          !state_.compare_exchange_weak(s, kSleeping, std::memory_order_acq_rel)) {
+        continue;  // s reloaded: Set() came first (or a spurious failure)
+      }
+      syscall(SYS_futex, &state_, FUTEX_WAIT_PRIVATE, kSleeping, nullptr, nullptr, 0);
+      s = state_.load(std::memory_order_acquire);
+    }
+  }
+
+ private:
+  static constexpr uint32_t kPending = 0, kSleeping = 1, kDone = 2;
+  static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t), "futex word");
+  std::atomic<uint32_t> state_{kPending};
+};
 
 }  // namespace
 
@@ -335,6 +370,9 @@ void Channel::Impl::OnConnected() {
 void Channel::Impl::ReadCb(bufferevent* bev, void* arg) {
   Impl* self = static_cast<Impl*>(arg);
   auto keep = self->shared_from_this();
+  // The callers woken by these replies post their next calls at once: they
+  // need no eventfd write, the loop runs them after this iteration.
+  self->loop()->NoteAwake();
   self->OnRead(bev);
 }
 
@@ -510,22 +548,18 @@ Status Channel::Call(uint16_t type, std::string_view body, std::string* reply,
     return Status::InvalidArgument("blocking Channel::Call on the client loop thread");
   }
   struct Sync {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
+    CallDone done;
     Status status;
     std::string reply;
   };
+  // Shared: Set() touches the futex word after the caller may have returned.
   auto sync = std::make_shared<Sync>();
   impl_->Submit(type, body, timeout_ms, [sync](Status s, std::string r) {
-    std::lock_guard<std::mutex> l(sync->mu);
     sync->status = std::move(s);
     sync->reply = std::move(r);
-    sync->done = true;
-    sync->cv.notify_one();
+    sync->done.Set();
   });
-  std::unique_lock<std::mutex> l(sync->mu);
-  sync->cv.wait(l, [&] { return sync->done; });
+  sync->done.Wait();
   if (reply != nullptr) *reply = std::move(sync->reply);
   return std::move(sync->status);
 }

@@ -27,12 +27,43 @@ void ClientLoop::Impl::Start(std::shared_ptr<Impl> self) {
   // Nothing runs on the loop before a Channel posts to it, which happens after
   // thread_id_ is set below.
   thread_ = std::thread([self] {
-    event_base_loop(self->base_, EVLOOP_NO_EXIT_ON_EMPTY);
+    self->Run();
     // Let the deferred finalizers of freed bufferevents run (they close the
     // sockets) before the base goes.
     for (int i = 0; i < 4; i++) event_base_loop(self->base_, EVLOOP_NONBLOCK);
   });
   thread_id_ = thread_.get_id();
+}
+
+void ClientLoop::Impl::Run() {
+  while (RunTasks()) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (stopped_) return;
+      if (!tasks_.empty()) continue;  // posted while the last batch ran
+      sleeping_.store(true, std::memory_order_relaxed);
+      notified_ = false;
+    }
+    // One iteration: waits for an event (or the eventfd), runs the callbacks
+    // of everything active, returns. The wakeup event keeps the base non-empty.
+    event_base_loop(base_, EVLOOP_ONCE);
+    std::lock_guard<std::mutex> l(mu_);
+    sleeping_.store(false, std::memory_order_relaxed);
+  }
+}
+
+bool ClientLoop::Impl::RunTasks() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopped_) return false;
+    batch_.swap(tasks_);
+  }
+  for (auto& fn : batch_) {
+    fn();
+    fn = nullptr;
+  }
+  batch_.clear();
+  return true;
 }
 
 void ClientLoop::Impl::Stop() {
@@ -58,25 +89,19 @@ void ClientLoop::Impl::Post(std::function<void()> fn) {
     l.unlock();
     return;
   }
-  bool wake = tasks_.empty();
   tasks_.push_back(std::move(fn));
+  // A loop that is not asleep runs the closure after its current iteration.
+  bool wake = sleeping_.load(std::memory_order_relaxed) && !notified_;
+  if (wake) notified_ = true;
   l.unlock();
   // Outside mu_, or the woken loop thread would block on it at once. The
   // eventfd outlives every poster (each holds the ClientLoop).
   if (wake) wakeup_.Notify();
 }
 
-void ClientLoop::Impl::WakeupCb(void* arg) {
-  Impl* self = static_cast<Impl*>(arg);
-  {
-    std::lock_guard<std::mutex> l(self->mu_);
-    self->batch_.swap(self->tasks_);
-  }
-  for (auto& fn : self->batch_) {
-    fn();
-    fn = nullptr;
-  }
-  self->batch_.clear();
+void ClientLoop::Impl::WakeupCb(void*) {
+  // Nothing to do here: the eventfd only ends epoll_wait; Run() runs the
+  // closures once the iteration returns.
 }
 
 void ClientLoop::Impl::StopCb(int, short, void* arg) {
