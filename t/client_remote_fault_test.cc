@@ -29,19 +29,13 @@
 #include "lib/client/tablet_client.h"
 #include "lib/rpc/tls.h"
 #include "t/mini_cluster.h"
+#include "t/tablet_connect.h"
 #include "t/test_util.h"
 
 namespace kdi {
 namespace {
 
 using test::MonoMs;
-
-std::shared_ptr<rpc::TlsContext> TlsContextOf(const test::TlsFiles& f) {
-  rpc::TlsOptions o{f.ca_file, f.cert_file, f.key_file};
-  std::shared_ptr<rpc::TlsContext> ctx;
-  EXPECT_OK(rpc::TlsContext::CreateClient(o, &ctx));
-  return ctx;
-}
 
 class ClientFaultTest : public ::testing::Test {
  protected:
@@ -72,10 +66,10 @@ class ClientFaultTest : public ::testing::Test {
     int active = -1;
     ASSERT_OK(cluster_->WaitForActiveMaster(&active));
     ASSERT_OK(cluster_->OpenLockSession(&session_));
-    server_tls_ = TlsContextOf(cluster_->ServerTls());
+    server_tls_ = test::ClientTlsContext(cluster_->ServerTls());
     meta::MetaClient::Options mo;
     mo.lock_session = session_.get();
-    mo.tls = TlsContextOf(cluster_->AdminTls());
+    mo.tls = test::ClientTlsContext(cluster_->AdminTls());
     mo.retry_ms = 20000;
     admin_ = std::make_unique<meta::MetaClient>(mo);
     ASSERT_OK(WaitForFsck(20000));  // META is loaded and served

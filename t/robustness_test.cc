@@ -30,6 +30,7 @@
 #include "lib/client/admin_protocol.h"
 #include "lib/client/tablet_client.h"
 #include "t/mini_cluster.h"
+#include "t/tablet_connect.h"
 #include "t/test_util.h"
 
 namespace kdi {
@@ -41,17 +42,6 @@ using client::TabletRef;
 using test::MiniCluster;
 using test::MiniClusterOptions;
 using test::TlsFiles;
-
-std::unique_ptr<TabletClient> Connect(const std::string& address, const TlsFiles& f) {
-  rpc::TlsOptions o;
-  o.ca_file = f.ca_file;
-  o.cert_file = f.cert_file;
-  o.key_file = f.key_file;
-  std::shared_ptr<rpc::TlsContext> tls;
-  Status s = rpc::TlsContext::CreateClient(o, &tls);
-  EXPECT_TRUE(s.ok()) << s.ToString();
-  return std::make_unique<TabletClient>(TabletClient::Options{address, tls, nullptr, 15000});
-}
 
 LoadTabletRequest Load(const std::string& table, const std::string& id, const std::string& start,
                        const std::string& end, const std::string& schema) {
@@ -85,8 +75,8 @@ class RobustnessTest : public ::testing::Test {
     ASSERT_OK(cluster_->Start());
     ASSERT_OK(cluster_->WaitForTabletServers(1));
     const std::string& addr = cluster_->tablet_server(0)->address();
-    admin_ = Connect(addr, cluster_->ServerTls());
-    client_ = Connect(addr, cluster_->ClientTls());
+    admin_ = test::ConnectTabletd(addr, cluster_->ServerTls(), 15000);
+    client_ = test::ConnectTabletd(addr, cluster_->ClientTls(), 15000);
   }
   void TearDown() override {
     if (HasFailure() && cluster_) cluster_->DumpLogs(40);

@@ -26,6 +26,7 @@
 
 #include "lib/client/tablet_client.h"
 #include "t/mini_cluster.h"
+#include "t/tablet_connect.h"
 #include "t/test_util.h"
 
 namespace kdi {
@@ -39,17 +40,6 @@ constexpr int kColumns = 4;
 constexpr int kRows = 40;
 constexpr int kRowsPerBatch = 3;
 constexpr int kKills = 20;
-
-std::shared_ptr<rpc::TlsContext> ClientTls(const test::TlsFiles& f) {
-  rpc::TlsOptions o;
-  o.ca_file = f.ca_file;
-  o.cert_file = f.cert_file;
-  o.key_file = f.key_file;
-  std::shared_ptr<rpc::TlsContext> tls;
-  Status s = rpc::TlsContext::CreateClient(o, &tls);
-  EXPECT_TRUE(s.ok()) << s.ToString();
-  return tls;
-}
 
 std::string RowName(int r) {
   char buf[16];
@@ -89,7 +79,7 @@ TEST(TabletdDurabilityTest, AcknowledgedWritesSurviveKill9) {
   load.desc.dir = "tables/dur/d0";
   load.create_if_missing = true;  // AcceptAny schema
   auto admin = std::make_unique<TabletClient>(
-      TabletClient::Options{tabletd->address(), ClientTls(cluster.ServerTls()), nullptr, 5000});
+      TabletClient::Options{tabletd->address(), test::ClientTlsContext(cluster.ServerTls()), nullptr, 5000});
   ASSERT_OK(admin->LoadTablet(load));
   load.create_if_missing = false;
 
@@ -101,9 +91,9 @@ TEST(TabletdDurabilityTest, AcknowledgedWritesSurviveKill9) {
 
   std::thread writer([&] {
     auto c = std::make_unique<TabletClient>(TabletClient::Options{
-        tabletd->address(), ClientTls(cluster.ClientTls()), nullptr, 3000});
+        tabletd->address(), test::ClientTlsContext(cluster.ClientTls()), nullptr, 3000});
     auto a = std::make_unique<TabletClient>(TabletClient::Options{
-        tabletd->address(), ClientTls(cluster.ServerTls()), nullptr, 3000});
+        tabletd->address(), test::ClientTlsContext(cluster.ServerTls()), nullptr, 3000});
     std::vector<int64_t> unsynced;
     for (int64_t b = 1; !stop.load(); b++) {
       Status s = c->Apply(t, MakeBatch(b));

@@ -26,6 +26,7 @@
 #include "lib/client/tablet_client.h"
 #include "lib/storage/env.h"
 #include "t/mini_cluster.h"
+#include "t/tablet_connect.h"
 #include "t/test_util.h"
 
 namespace kdi {
@@ -37,17 +38,6 @@ using client::TabletRef;
 using test::MiniCluster;
 using test::MiniClusterOptions;
 using test::TlsFiles;
-
-std::unique_ptr<TabletClient> Connect(const std::string& address, const TlsFiles& f) {
-  rpc::TlsOptions o;
-  o.ca_file = f.ca_file;
-  o.cert_file = f.cert_file;
-  o.key_file = f.key_file;
-  std::shared_ptr<rpc::TlsContext> tls;
-  Status s = rpc::TlsContext::CreateClient(o, &tls);
-  EXPECT_TRUE(s.ok()) << s.ToString();
-  return std::make_unique<TabletClient>(TabletClient::Options{address, tls, nullptr, 20000});
-}
 
 LoadTabletRequest Load(const std::string& id, const std::string& start, const std::string& end) {
   LoadTabletRequest r;
@@ -99,8 +89,8 @@ class TabletdFaultTest : public ::testing::Test {
   }
   void Connect() {
     const std::string& addr = cluster_->tablet_server(0)->address();
-    admin_ = kdi::Connect(addr, cluster_->ServerTls());
-    client_ = kdi::Connect(addr, cluster_->ClientTls());
+    admin_ = test::ConnectTabletd(addr, cluster_->ServerTls());
+    client_ = test::ConnectTabletd(addr, cluster_->ClientTls());
   }
 
   // Writes the rules and waits until the tabletd acknowledges them.

@@ -25,6 +25,7 @@
 #include "lib/client/tablet_client.h"
 #include "lib/storage/tablet.h"
 #include "t/mini_cluster.h"
+#include "t/tablet_connect.h"
 #include "t/test_util.h"
 
 namespace kdi {
@@ -36,17 +37,6 @@ using client::TabletRef;
 using test::MiniCluster;
 using test::MiniClusterOptions;
 using test::TlsFiles;
-
-std::unique_ptr<TabletClient> Connect(const std::string& address, const TlsFiles& f) {
-  rpc::TlsOptions o;
-  o.ca_file = f.ca_file;
-  o.cert_file = f.cert_file;
-  o.key_file = f.key_file;
-  std::shared_ptr<rpc::TlsContext> tls;
-  Status s = rpc::TlsContext::CreateClient(o, &tls);
-  EXPECT_TRUE(s.ok()) << s.ToString();
-  return std::make_unique<TabletClient>(TabletClient::Options{address, tls, nullptr, 20000});
-}
 
 LoadTabletRequest Load(const std::string& id, const std::string& start = "",
                        const std::string& end = "") {
@@ -97,7 +87,7 @@ class TabletdOrphanTest : public ::testing::Test {
   }
 
   std::unique_ptr<TabletClient> Admin(int i) {
-    return Connect(cluster_->tablet_server(i)->address(), cluster_->ServerTls());
+    return test::ConnectTabletd(cluster_->tablet_server(i)->address(), cluster_->ServerTls());
   }
   bool Exists(const std::string& name) { return env_->Exists(root_ + "/tables/o/" + name); }
   // "ADDRESS START_US" of server i's current incarnation.

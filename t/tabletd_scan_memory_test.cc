@@ -23,6 +23,7 @@
 #include "lib/client/tablet_client.h"
 #include "lib/storage/tablet.h"
 #include "t/mini_cluster.h"
+#include "t/tablet_connect.h"
 #include "t/test_util.h"
 
 namespace kdi {
@@ -129,13 +130,8 @@ TEST(TabletdScanMemoryTest, ScanOfManyCellsHasBoundedPeakRss) {
   ASSERT_OK(env->CreateDir(root + "/tables/mem"));
   ASSERT_OK(env->Rename(built, root + "/tables/mem/s0"));
 
-  rpc::TlsOptions to;
-  test::TlsFiles f = cluster.ServerTls();
-  to.ca_file = f.ca_file;
-  to.cert_file = f.cert_file;
-  to.key_file = f.key_file;
-  std::shared_ptr<rpc::TlsContext> tls;
-  ASSERT_OK(rpc::TlsContext::CreateClient(to, &tls));
+  std::shared_ptr<rpc::TlsContext> tls = test::ClientTlsContext(cluster.ServerTls());
+  ASSERT_NE(tls, nullptr);
   TabletClient c(TabletClient::Options{cluster.tablet_server(0)->address(), tls, nullptr, 60000});
   client::LoadTabletRequest load;
   load.desc.tablet = {"mem", "s0"};

@@ -35,6 +35,7 @@
 #include "lib/rpc/channel.h"
 #include "lib/util/coding.h"
 #include "t/mini_cluster.h"
+#include "t/tablet_connect.h"
 #include "t/test_util.h"
 
 namespace kdi {
@@ -47,20 +48,8 @@ using test::MiniCluster;
 using test::MiniClusterOptions;
 using test::TlsFiles;
 
-std::shared_ptr<rpc::TlsContext> ClientTls(const TlsFiles& f) {
-  rpc::TlsOptions o;
-  o.ca_file = f.ca_file;
-  o.cert_file = f.cert_file;
-  o.key_file = f.key_file;
-  std::shared_ptr<rpc::TlsContext> tls;
-  Status s = rpc::TlsContext::CreateClient(o, &tls);
-  EXPECT_TRUE(s.ok()) << s.ToString();
-  return tls;
-}
-
 std::unique_ptr<TabletClient> Connect(const std::string& address, const TlsFiles& f) {
-  return std::make_unique<TabletClient>(
-      TabletClient::Options{address, ClientTls(f), nullptr, 15000});
+  return test::ConnectTabletd(address, f, 15000);
 }
 
 Schema WordSchema() {
