@@ -36,6 +36,7 @@
 #include "kdi/table.h"
 #include "kdicli/bench_runner.h"
 #include "kdicli/command.h"
+#include "kdicli/table_uri.h"
 #include "lib/client/meta_client.h"
 #include "lib/rpc/tls.h"
 
@@ -52,53 +53,6 @@ std::string ReadSmall(const std::string& path) {
   ss << f.rdbuf();
   return ss.str();
 }
-
-std::string UriEscape(const std::string& s) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (isalnum(c) || c == '/' || c == '.' || c == '-' || c == '_' || c == ':') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
-// A bare NAME becomes kdi://LOCKD/NAME; kdi:// URIs get the configured TLS
-// files unless they carry their own (as `kdicli get` does).
-Status ResolveUri(Context* ctx, const std::string& table, std::string* uri) {
-  if (table.empty()) return Status::InvalidArgument("empty table");
-  bool is_uri = table.find(':') != std::string::npos;
-  if (is_uri && table.rfind("kdi://", 0) != 0) {
-    *uri = table;
-    return Status::OK();
-  }
-  if (is_uri) {
-    *uri = table;
-  } else {
-    std::string lockd;
-    RETURN_NOT_OK(ctx->LockdAddress(&lockd));
-    *uri = "kdi://" + lockd + "/" + UriEscape(table);
-  }
-  if (uri->find("tls_ca_file=") == std::string::npos) {
-    rpc::TlsOptions tls;
-    Status s = ctx->ClientTls(&tls);
-    if (s.ok()) {
-      *uri += (uri->find('?') == std::string::npos ? "?" : "&");
-      *uri += "tls_ca_file=" + UriEscape(tls.ca_file) + "&tls_cert_file=" +
-              UriEscape(tls.cert_file) + "&tls_key_file=" + UriEscape(tls.key_file);
-    } else if (!is_uri) {
-      return s;
-    }
-  }
-  return Status::OK();
-}
-
-std::string DisplayUri(const std::string& uri) { return uri.substr(0, uri.find('?')); }
 
 // kdi://HOST:PORT/NAME[?...] -> lockd HOST:PORT (default port 7400) and NAME.
 Status SplitKdiUri(const std::string& uri, std::string* lockd, std::string* name) {
@@ -454,7 +408,7 @@ int RunBench(Context* ctx) {
     if (given.empty()) continue;
     Run run;
     run.role = role;
-    s = ResolveUri(ctx, given, &run.uri);
+    s = ResolveTableUri(ctx, given, &run.uri);
     if (!s.ok()) return ctx->Fail(Status::InvalidArgument("--" + std::string(role) + ": " + s.message()));
     bool remote = run.uri.rfind("kdi://", 0) == 0;
     if (f->GetBool("create") && std::string(role) == "target") {

@@ -18,6 +18,7 @@
 #include "kdi/table.h"
 #include "kdicli/command.h"
 #include "kdicli/format.h"
+#include "kdicli/table_uri.h"
 #include "lib/rpc/tls.h"
 
 namespace kdi::cli {
@@ -32,59 +33,6 @@ int64_t NowMicros() {
 double NowSeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-std::string UriEscape(const std::string& s) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (isalnum(c) || c == '/' || c == '.' || c == '-' || c == '_' || c == ':') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
-// Turns TABLE into a URI. A bare name needs lockd_address; kdi:// URIs get
-// the configured TLS files unless they name their own.
-Status ResolveTable(Context* ctx, const std::string& table, std::string* uri) {
-  if (table.empty()) return Status::InvalidArgument("empty table name");
-  // Table names never contain ':'; anything that does is a URI for Table::Open.
-  bool is_uri = table.find(':') != std::string::npos;
-  if (is_uri && table.rfind("kdi://", 0) != 0) {
-    *uri = table;
-    return Status::OK();
-  }
-  if (is_uri) {
-    *uri = table;
-  } else {
-    std::string lockd;
-    RETURN_NOT_OK(ctx->LockdAddress(&lockd));
-    *uri = "kdi://" + lockd + "/" + UriEscape(table);
-  }
-  if (uri->find("tls_ca_file=") == std::string::npos) {
-    rpc::TlsOptions tls;
-    Status s = ctx->ClientTls(&tls);
-    if (s.ok()) {
-      *uri += (uri->find('?') == std::string::npos ? "?" : "&");
-      *uri += "tls_ca_file=" + UriEscape(tls.ca_file) +
-              "&tls_cert_file=" + UriEscape(tls.cert_file) +
-              "&tls_key_file=" + UriEscape(tls.key_file);
-    } else if (!is_uri) {
-      return s;
-    }
-  }
-  return Status::OK();
-}
-
-Status OpenTable(Context* ctx, const std::string& table, std::unique_ptr<Table>* out) {
-  std::string uri;
-  RETURN_NOT_OK(ResolveTable(ctx, table, &uri));
-  return Table::Open(uri, out);
 }
 
 bool OutputIsTerminal(Context* ctx) { return &ctx->out() == &std::cout && isatty(1); }
