@@ -30,15 +30,73 @@ RemoteScanner::RemoteScanner(RemoteBackend* backend, TabletLocator* locator,
   }
 }
 
+RemoteScanner::~RemoteScanner() {
+  if (!helper_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    closing_ = true;
+  }
+  cv_.notify_one();
+  helper_.join();
+}
+
 bool RemoteScanner::Next(Cell* cell) {
   while (pos_ >= buffer_.size()) {
-    if (!status_.ok() || finished_) return false;
+    if (!status_.ok()) return false;
     buffer_.clear();
     pos_ = 0;
-    status_ = FetchPage();
+    if (prefetching_) {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait(l, [&] { return ready_; });
+      ready_ = false;
+      prefetching_ = false;
+      buffer_.swap(next_);
+      status_ = std::move(next_status_);
+      next_status_ = Status::OK();
+    } else {
+      // finished_ is the fetch state's: no fetch is in flight here.
+      if (finished_) return false;
+      status_ = FetchPage(&buffer_);
+    }
+    // Only the first page waits until half of it is consumed (point reads
+    // and short scans stop early); later pages overlap with the next fetch.
+    if (!first_page_ && status_.ok() && !finished_ && !buffer_.empty()) StartPrefetch();
+    first_page_ = false;
   }
   *cell = std::move(buffer_[pos_++]);
+  if (!prefetching_ && status_.ok() && pos_ * 2 >= buffer_.size() && !finished_) StartPrefetch();
   return true;
+}
+
+void RemoteScanner::StartPrefetch() {
+  prefetching_ = true;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    requested_ = true;
+  }
+  if (!helper_.joinable()) {
+    helper_ = std::thread([this] { PrefetchLoop(); });
+  } else {
+    cv_.notify_one();
+  }
+}
+
+void RemoteScanner::PrefetchLoop() {
+  std::unique_lock<std::mutex> l(mu_);
+  for (;;) {
+    cv_.wait(l, [&] { return requested_ || closing_; });
+    if (closing_) return;
+    requested_ = false;
+    l.unlock();
+    std::vector<Cell> page;
+    Status s = FetchPage(&page);
+    prefetched_pages_++;
+    l.lock();
+    next_.swap(page);
+    next_status_ = std::move(s);
+    ready_ = true;
+    cv_.notify_one();
+  }
 }
 
 void RemoteScanner::AdvancePastTablet() {
@@ -50,11 +108,12 @@ void RemoteScanner::AdvancePastTablet() {
   }
 }
 
-Status RemoteScanner::FetchPage() {
+Status RemoteScanner::FetchPage(std::vector<Cell>* out) {
   Backoff backoff(MonotonicMs() + options_.op_timeout_ms, options_.initial_backoff_ms,
                   options_.max_backoff_ms);
   Status last;
-  while (!finished_ && buffer_.empty()) {
+  while (!finished_ && out->empty()) {
+    if (closing_) return Status::Aborted("scan closed");
     int64_t timeout = backoff.RpcTimeout(options_.rpc_timeout_ms);
     Status s;
     if (!have_tablet_) {
@@ -91,7 +150,7 @@ Status RemoteScanner::FetchPage() {
           last_.column = c.column;
           last_.timestamp = c.timestamp;
           have_last_ = true;
-          buffer_.push_back(std::move(c));
+          out->push_back(std::move(c));
         }
         token_ = std::move(reply.resume_token);
         if (reply.done) AdvancePastTablet();

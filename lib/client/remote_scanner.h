@@ -13,13 +13,29 @@
 // scan may or may not be seen). Each page fetch has its own deadline
 // (op_timeout_ms).
 //
+// Pipelining: while the caller consumes one page, the scanner fetches the
+// next one on a helper thread of its own, so the server reads page N+1 while
+// the client decodes and hands out page N (a full scan is otherwise strictly
+// alternating: server, then client). Memory stays bounded: at most two pages
+// per scanner (the one being consumed and the one being fetched). The first
+// page is fetched on the caller's thread and the prefetch starts only once
+// half of it has been consumed, so point reads and short scans (which stop
+// early) never start a thread or ask for a page they do not use. Destroying
+// the scanner stops prefetching: a fetch in flight is abandoned between
+// retries and its RPC (bounded by rpc_timeout_ms) is waited for.
+//
 // Threading: one thread at a time (CellStream contract). The locator, backend
-// and stats must outlive the scanner.
+// and stats must outlive the scanner; they are also used from the helper
+// thread (they are thread-safe).
 #ifndef KDI_LIB_CLIENT_REMOTE_SCANNER_H_
 #define KDI_LIB_CLIENT_REMOTE_SCANNER_H_
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kdi/scan_predicate.h"
@@ -48,15 +64,24 @@ class RemoteScanner : public CellStream {
  public:
   RemoteScanner(RemoteBackend* backend, TabletLocator* locator, RemoteStats* stats,
                 const ScanPredicate& predicate, const ScanOptions& options);
+  ~RemoteScanner() override;
 
   bool Next(Cell* cell) override;
   Status status() const override { return status_; }
 
+  // For tests: pages fetched ahead by the helper thread so far.
+  uint64_t prefetched_pages() const { return prefetched_pages_.load(); }
+
  private:
-  // Fills buffer_ with at least one cell, or sets finished_; error otherwise.
-  Status FetchPage();
+  // Fills *out with at least one cell, or sets finished_; error otherwise.
+  // Runs on one thread at a time: the caller's (first page) or the helper's.
+  Status FetchPage(std::vector<Cell>* out);
   // Moves past the current tablet; sets finished_ when nothing is left.
   void AdvancePastTablet();
+  // Caller's thread: asks the helper thread (started on first use) for the
+  // next page.
+  void StartPrefetch();
+  void PrefetchLoop();
 
   RemoteBackend* const backend_;
   TabletLocator* const locator_;
@@ -64,7 +89,15 @@ class RemoteScanner : public CellStream {
   const ScanPredicate predicate_;
   const ScanOptions options_;
 
+  // Caller's thread.
   Status status_;
+  std::vector<Cell> buffer_;
+  size_t pos_ = 0;
+  bool first_page_ = true;
+  bool prefetching_ = false;  // a page was asked of the helper, not yet taken
+
+  // Fetch state: used by whichever thread runs FetchPage; the hand-over
+  // through mu_ orders the caller's and the helper's turns.
   bool finished_ = false;
   std::string next_row_;  // first row to scan in the current/next tablet
   bool have_tablet_ = false;
@@ -73,8 +106,17 @@ class RemoteScanner : public CellStream {
   std::string token_;
   bool have_last_ = false;
   Cell last_;  // key of the last cell buffered (value not kept)
-  std::vector<Cell> buffer_;
-  size_t pos_ = 0;
+
+  // The helper thread and its hand-over.
+  std::atomic<bool> closing_{false};  // also read by FetchPage between retries
+  std::atomic<uint64_t> prefetched_pages_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool requested_ = false;  // guarded by mu_
+  bool ready_ = false;      // guarded by mu_
+  std::vector<Cell> next_;  // the prefetched page; guarded by mu_ once ready_
+  Status next_status_;      // guarded by mu_
+  std::thread helper_;
 };
 
 }  // namespace kdi::client
