@@ -437,6 +437,44 @@ Status CommitOps(Tablet::Impl* impl, const std::vector<Op>& ops,
   return Status::OK();
 }
 
+// Brings the B-tree pages the batch will modify into the cache before the
+// writer lock is taken: with a working set larger than the cache, reading
+// them (and writing out the dirty pages they replace) inside write_mu
+// serialized every writer behind disk reads. Reads like a scan (shared rw_mu,
+// no transaction); errors are ignored (the commit reads for real).
+void PrefetchRows(Tablet::Impl* impl, const std::vector<RowMutation>& batch) {
+  constexpr size_t kMaxPrefetchRows = 64;
+  std::shared_lock<std::shared_mutex> r(impl->rw_mu);
+  const std::string* previous = nullptr;
+  size_t n = 0;
+  std::string key;
+  for (const RowMutation& rm : batch) {
+    if (previous != nullptr && *previous == rm.row()) continue;
+    previous = &rm.row();
+    if (++n > kMaxPrefetchRows) break;
+    key.clear();
+    EncodeRowPrefix(rm.row(), &key);
+    DBC* c = nullptr;
+    if (impl->cells->cursor(impl->cells, nullptr, &c, 0) == 0) {
+      CursorCloser closer(c);
+      DbtHolder k;
+      k.get()->data = malloc(key.size() + 1);
+      memcpy(k.get()->data, key.data(), key.size());
+      k.get()->size = static_cast<u_int32_t>(key.size());
+      DBT v;
+      memset(&v, 0, sizeof(v));
+      v.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;  // the page, not the value
+      (void)c->get(c, k.get(), &v, DB_SET_RANGE);
+    }
+    std::string rk = RowRevKey(rm.row());
+    DBT k = MakeDbt(rk);
+    DBT v;
+    memset(&v, 0, sizeof(v));
+    v.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;
+    (void)impl->rows->get(impl->rows, nullptr, &k, &v, 0);
+  }
+}
+
 }  // namespace
 
 Status Tablet::Apply(const std::vector<RowMutation>& batch, uint64_t* revision) {
@@ -457,6 +495,20 @@ Status Tablet::ApplyInternal(const std::vector<Condition>* conditions,
     if (revision != nullptr) *revision = 0;
     return Status::OK();
   }
+  PrefetchRows(impl, batch);
+  // Counted while queued for write_mu and committing (see Sync's gathering).
+  struct Applying {
+    Impl* impl;
+    explicit Applying(Impl* i) : impl(i) {
+      std::lock_guard<std::mutex> l(impl->sync_mu);
+      impl->applying++;
+    }
+    ~Applying() {
+      std::lock_guard<std::mutex> l(impl->sync_mu);
+      impl->applying--;
+      if (impl->gathering) impl->gather_cv.notify_all();
+    }
+  } applying(impl);
   std::lock_guard<std::mutex> w(impl->write_mu);
   if (impl->frozen) {
     return Status::NotServing("tablet " + dir_ + " was split; write to its children");
@@ -487,6 +539,7 @@ Status Tablet::ApplyInternal(const std::vector<Condition>* conditions,
   {
     std::lock_guard<std::mutex> l(impl->sync_mu);
     impl->commits++;
+    if (impl->gathering) impl->gather_cv.notify_all();
   }
   if (revision != nullptr) *revision = rev;
   return Status::OK();
@@ -523,8 +576,22 @@ Status Tablet::Sync() {
     if (!impl->flushing) break;
     impl->sync_cv.wait(l);
   }
-  // This thread flushes for everyone waiting: everything committed up to now.
+  // This thread flushes for everyone waiting: everything committed up to now,
+  // and first waits (at most kGatherMs) for the writers already inside Apply,
+  // so that one flush covers their commits too. Without it, synced
+  // single-row writes of 16 threads averaged ~1.4 commits per log flush: each
+  // flush started as soon as the previous one ended, with the one or two
+  // commits that had landed meanwhile.
+  constexpr auto kGatherMs = std::chrono::milliseconds(2);
   impl->flushing = true;
+  if (impl->applying > 0) {
+    const uint64_t want = impl->commits + impl->applying;
+    impl->gathering = true;
+    impl->gather_cv.wait_for(l, kGatherMs, [&] {
+      return impl->commits >= want || impl->applying == 0 || !impl->poisoned.ok();
+    });
+    impl->gathering = false;
+  }
   uint64_t covering = impl->commits;
   l.unlock();
   Status s = impl->env->CheckFault(FaultPoint::kSyncFlush, dir_);
@@ -543,9 +610,27 @@ Status Tablet::Sync() {
   }
   if (s.ok() && covering > impl->synced) impl->synced = covering;
   impl->sync_cv.notify_all();
-  l.unlock();
+  // Bound recovery time and log space: checkpoint once enough log accumulated.
+  // Asking Berkeley DB whether it has (txn_checkpoint with a size) opens and
+  // reads the log, which cost as much as the flush itself in a profile of
+  // synced single-row writes; so ask every kCheckpointCheckFlushes flushes or
+  // kCheckpointCheckMs, whichever comes first.
+  constexpr uint32_t kCheckpointCheckFlushes = 32;
+  constexpr int64_t kCheckpointCheckMs = 1000;
+  bool check = false;
   if (s.ok()) {
-    // Bound recovery time and log space: checkpoint once enough log accumulated.
+    int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch())
+                         .count();
+    if (++impl->flushes_since_ckp_check >= kCheckpointCheckFlushes ||
+        now_ms - impl->last_ckp_check_ms >= kCheckpointCheckMs) {
+      impl->flushes_since_ckp_check = 0;
+      impl->last_ckp_check_ms = now_ms;
+      check = true;
+    }
+  }
+  l.unlock();
+  if (check) {
     int rc = impl->dbenv->txn_checkpoint(
         impl->dbenv, std::max<u_int32_t>(impl->options.log_file_bytes / 1024 / 2, 64), 0, 0);
     if (rc != 0) s = impl->BdbError(rc, "checkpoint");

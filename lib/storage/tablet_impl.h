@@ -81,6 +81,15 @@ struct Tablet::Impl {
   uint64_t commits = 0;  // GUARDED_BY(sync_mu)
   uint64_t synced = 0;   // GUARDED_BY(sync_mu)
   bool flushing = false;  // GUARDED_BY(sync_mu)
+  // Log flushes since Sync last asked Berkeley DB whether a checkpoint is due
+  // (asking reads the log), and when it did (steady clock, ms).
+  uint32_t flushes_since_ckp_check = 0;  // GUARDED_BY(sync_mu)
+  int64_t last_ckp_check_ms = 0;         // GUARDED_BY(sync_mu)
+  // Writers between the start of Apply/ApplyIf and its end; a Sync about to
+  // flush waits briefly for those (gathering) so that one flush covers them.
+  uint64_t applying = 0;        // GUARDED_BY(sync_mu)
+  bool gathering = false;       // GUARDED_BY(sync_mu)
+  std::condition_variable gather_cv;
   // Set when a log flush failed inside Berkeley DB (the kernel may have dropped
   // the unflushed log pages, so a later "successful" fsync proves nothing) or a
   // commit failed on a log write (the log may have a hole). Every write and
