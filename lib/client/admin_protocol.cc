@@ -37,59 +37,152 @@
 // interface, counts by the remaining input and kMaxTabletsPerServer/kMaxOrders.
 #include "lib/client/admin_protocol.h"
 
+#include "lib/util/field_codec.h"
+
 namespace kdi::client {
 namespace {
 
-void PutDesc(std::string* out, const TabletDescriptor& d) {
-  PutTabletRef(out, d.tablet);
-  PutLengthPrefixed(out, d.start_row);
-  PutLengthPrefixed(out, d.end_row);
-  PutLengthPrefixed(out, d.dir);
+// Each message is described once, for FieldWriter (encode) and FieldReader
+// (decode); see lib/util/field_codec.h.
+
+template <class C>
+void RefFields(C& c, TabletRef* r) {
+  c.Bytes(&r->table, kMaxTableNameBytes);
+  c.Bytes(&r->tablet_id, kMaxTabletIdBytes);
 }
 
-void GetDesc(Decoder* d, TabletDescriptor* desc) {
-  GetTabletRef(d, &desc->tablet);
-  d->GetLengthPrefixed(&desc->start_row, kMaxWireKeyBytes);
-  d->GetLengthPrefixed(&desc->end_row, kMaxWireKeyBytes);
-  d->GetLengthPrefixed(&desc->dir, kMaxDirBytes);
+template <class C>
+void DescFields(C& c, TabletDescriptor* d) {
+  RefFields(c, &d->tablet);
+  c.Bytes(&d->start_row, kMaxWireKeyBytes);
+  c.Bytes(&d->end_row, kMaxWireKeyBytes);
+  c.Bytes(&d->dir, kMaxDirBytes);
 }
 
-void PutTStatus(std::string* out, const TabletStatusInfo& s) {
-  PutDesc(out, s.desc);
-  PutVarint32(out, static_cast<uint32_t>(s.state));
-  PutVarint64(out, s.size_bytes);
-  PutVarint64(out, s.applies);
-  PutVarint64(out, s.scans);
-  PutVarint64(out, s.cells_written);
-  PutVarsint64(out, s.loaded_at_us);
+template <class C>
+void TStatusFields(C& c, TabletStatusInfo* s) {
+  DescFields(c, &s->desc);
+  c.Enum(&s->state, static_cast<uint32_t>(TabletState::kFrozen), TabletState::kServing);
+  c.Varint64(&s->size_bytes);
+  c.Varint64(&s->applies);
+  c.Varint64(&s->scans);
+  c.Varint64(&s->cells_written);
+  c.Varsint64(&s->loaded_at_us);
 }
 
-void GetTStatus(Decoder* d, TabletStatusInfo* s) {
-  GetDesc(d, &s->desc);
-  uint32_t state = 0;
-  d->GetVarint32(&state);
-  s->state = state == 1 ? TabletState::kFrozen : TabletState::kServing;
-  d->GetVarint64(&s->size_bytes);
-  d->GetVarint64(&s->applies);
-  d->GetVarint64(&s->scans);
-  d->GetVarint64(&s->cells_written);
-  d->GetVarsint64(&s->loaded_at_us);
+template <class C>
+void SplitFields(C& c, SplitInfo* s) {
+  DescFields(c, &s->parent);
+  DescFields(c, &s->left);
+  DescFields(c, &s->right);
+  c.Bytes(&s->server, kMaxAddressBytes);
+  c.Varsint64(&s->split_time_us);
 }
 
-void PutSplit(std::string* out, const SplitInfo& s) {
-  PutDesc(out, s.parent);
-  PutDesc(out, s.left);
-  PutDesc(out, s.right);
-  PutLengthPrefixed(out, s.server);
-  PutVarsint64(out, s.split_time_us);
+// The schema travels as its binary form (Schema::EncodeTo) in a bytes field.
+template <class C>
+void LoadFields(C& c, LoadTabletRequest* r, std::string* schema) {
+  DescFields(c, &r->desc);
+  c.Bytes(schema, kMaxSchemaBytes);
+  c.Bool(&r->create_if_missing);
 }
 
-void GetSplit(Decoder* d, SplitInfo* s) {
-  GetDesc(d, &s->parent);
-  GetDesc(d, &s->left);
-  GetDesc(d, &s->right);
-  d->GetLengthPrefixed(&s->server, kMaxAddressBytes);
-  d->GetVarsint64(&s->split_time_us);
+template <class C>
+void UnloadFields(C& c, UnloadTabletRequest* r) {
+  RefFields(c, &r->tablet);
+  c.Bool(&r->destroy);
+}
+
+template <class C>
+void SplitRequestFields(C& c, SplitTabletRequest* r) {
+  RefFields(c, &r->tablet);
+  c.Bytes(&r->split_row, kMaxWireKeyBytes);
+  c.Bytes(&r->left_id, kMaxTabletIdBytes);
+  c.Bytes(&r->right_id, kMaxTabletIdBytes);
+}
+
+template <class C>
+void ServerStatusFields(C& c, ServerStatusInfo* s) {
+  c.Bytes(&s->address, kMaxAddressBytes);
+  c.Varsint64(&s->start_time_us);
+  c.Bytes(&s->data_root, kMaxDirBytes);
+  c.Bool(&s->shared_data);
+  c.Bytes(&s->session_state, 64);
+  c.Bool(&s->serving);
+  c.Varint64(&s->rss_bytes);
+  c.Varint64(&s->cache_bytes);
+  c.Varint64(&s->applies_per_sec);
+  c.Varint64(&s->scans_per_sec);
+  // A tstatus is at least 11 bytes, a split at least 17.
+  c.List(&s->tablets, 11, kMaxTabletsPerServer, TStatusFields<C>);
+  c.List(&s->pending_splits, 17, kMaxTabletsPerServer, SplitFields<C>);
+}
+
+template <class C>
+void MigrateRequestFields(C& c, MigrateTabletRequest* r) {
+  RefFields(c, &r->tablet);
+  c.Bytes(&r->target_address, kMaxAddressBytes);
+}
+
+template <class C>
+void MigrateReplyFields(C& c, MigrateTabletReply* r) {
+  TStatusFields(c, &r->target_status);
+  c.Varsint64(&r->unavailable_us);
+}
+
+template <class C>
+void OrderFields(C& c, MasterOrder* o) {
+  c.Varint32(&o->type);
+  c.Bytes(&o->body, kMaxWireValueBytes);
+}
+
+template <class C>
+void KeepAliveReplyFields(C& c, KeepAliveReply* r) {
+  c.List(&r->orders, 2, kMaxOrders, OrderFields<C>);
+}
+
+template <class C>
+void ListFilesRequestFields(C& c, ListTabletFilesRequest* r) {
+  RefFields(c, &r->tablet);
+  c.Varint32(&r->chunk_bytes);
+}
+
+template <class C>
+void CrcFields(C& c, uint32_t* crc) {
+  c.Fixed32(crc);
+}
+
+template <class C>
+void FileFields(C& c, TabletFileInfo* f) {
+  c.Bytes(&f->name, kMaxFileNameBytes);
+  c.Varint64(&f->size);
+  c.List(&f->chunk_crcs, 4, UINT32_MAX, CrcFields<C>);
+}
+
+template <class C>
+void ListFilesReplyFields(C& c, ListTabletFilesReply* r) {
+  c.List(&r->files, 3, kMaxTabletFiles, FileFields<C>);
+}
+
+template <class C>
+void ReadChunkRequestFields(C& c, ReadTabletChunkRequest* r) {
+  RefFields(c, &r->tablet);
+  c.Bytes(&r->name, kMaxFileNameBytes);
+  c.Varint64(&r->offset);
+  c.Varint32(&r->length);
+}
+
+// The load request travels whole (its own encoding) in a bytes field.
+template <class C>
+void CopyRequestFields(C& c, std::string* load, CopyTabletRequest* r) {
+  c.Bytes(load, kMaxSchemaBytes + 2 * kMaxWireKeyBytes + kMaxDirBytes + 1024);
+  c.Bytes(&r->source_address, kMaxAddressBytes);
+}
+
+template <class C>
+void CopyReplyFields(C& c, CopyTabletReply* r) {
+  TStatusFields(c, &r->status);
+  c.Varint64(&r->bytes_copied);
 }
 
 }  // namespace
@@ -136,169 +229,91 @@ const char* TabletStateName(TabletState s) {
   return s == TabletState::kFrozen ? "frozen" : "serving";
 }
 
-void EncodeTabletRefBody(const TabletRef& ref, std::string* out) { PutTabletRef(out, ref); }
+void EncodeTabletRefBody(const TabletRef& ref, std::string* out) {
+  EncodeFields(RefFields<FieldWriter>, ref, out);
+}
 
 Status DecodeTabletRefBody(std::string_view body, const char* what, TabletRef* ref) {
-  Decoder d(body);
-  GetTabletRef(&d, ref);
-  return d.status(what);
+  return DecodeFields(RefFields<FieldReader>, body, what, ref);
 }
 
 void EncodeLoadTabletRequest(const LoadTabletRequest& req, std::string* out) {
-  PutDesc(out, req.desc);
   std::string schema;
   req.schema.EncodeTo(&schema);
-  PutLengthPrefixed(out, schema);
-  PutBool(out, req.create_if_missing);
+  FieldWriter w(out);
+  LoadFields(w, const_cast<LoadTabletRequest*>(&req), &schema);
 }
 
 Status DecodeLoadTabletRequest(std::string_view body, LoadTabletRequest* req) {
-  Decoder d(body);
-  GetDesc(&d, &req->desc);
-  std::string_view schema;
-  d.GetLengthPrefixed(&schema);
-  d.GetBool(&req->create_if_missing);
-  RETURN_NOT_OK(d.status("LoadTablet request"));
-  if (schema.size() > kMaxSchemaBytes) {
-    return Status::ProtocolError("LoadTablet request: schema larger than 1 MiB");
-  }
+  std::string schema;
+  FieldReader r(body);
+  LoadFields(r, req, &schema);
+  RETURN_NOT_OK(r.status("LoadTablet request (schemas are at most 1 MiB)"));
   return Schema::DecodeFrom(schema, &req->schema).CloneAndPrepend("LoadTablet request: schema");
 }
 
 void EncodeTabletStatusInfo(const TabletStatusInfo& info, std::string* out) {
-  PutTStatus(out, info);
+  EncodeFields(TStatusFields<FieldWriter>, info, out);
 }
 
 Status DecodeTabletStatusInfo(std::string_view body, TabletStatusInfo* info) {
-  Decoder d(body);
-  GetTStatus(&d, info);
-  return d.status("tablet status");
+  return DecodeFields(TStatusFields<FieldReader>, body, "tablet status", info);
 }
 
 void EncodeUnloadTabletRequest(const UnloadTabletRequest& req, std::string* out) {
-  PutTabletRef(out, req.tablet);
-  PutBool(out, req.destroy);
+  EncodeFields(UnloadFields<FieldWriter>, req, out);
 }
 
 Status DecodeUnloadTabletRequest(std::string_view body, UnloadTabletRequest* req) {
-  Decoder d(body);
-  GetTabletRef(&d, &req->tablet);
-  d.GetBool(&req->destroy);
-  return d.status("UnloadTablet request");
+  return DecodeFields(UnloadFields<FieldReader>, body, "UnloadTablet request", req);
 }
 
 void EncodeSplitTabletRequest(const SplitTabletRequest& req, std::string* out) {
-  PutTabletRef(out, req.tablet);
-  PutLengthPrefixed(out, req.split_row);
-  PutLengthPrefixed(out, req.left_id);
-  PutLengthPrefixed(out, req.right_id);
+  EncodeFields(SplitRequestFields<FieldWriter>, req, out);
 }
 
 Status DecodeSplitTabletRequest(std::string_view body, SplitTabletRequest* req) {
-  Decoder d(body);
-  GetTabletRef(&d, &req->tablet);
-  d.GetLengthPrefixed(&req->split_row, kMaxWireKeyBytes);
-  d.GetLengthPrefixed(&req->left_id, kMaxTabletIdBytes);
-  d.GetLengthPrefixed(&req->right_id, kMaxTabletIdBytes);
-  return d.status("SplitTablet request");
+  return DecodeFields(SplitRequestFields<FieldReader>, body, "SplitTablet request", req);
 }
 
-void EncodeSplitInfo(const SplitInfo& info, std::string* out) { PutSplit(out, info); }
+void EncodeSplitInfo(const SplitInfo& info, std::string* out) {
+  EncodeFields(SplitFields<FieldWriter>, info, out);
+}
 
 Status DecodeSplitInfo(std::string_view body, SplitInfo* info) {
-  Decoder d(body);
-  GetSplit(&d, info);
-  return d.status("split info");
+  return DecodeFields(SplitFields<FieldReader>, body, "split info", info);
 }
 
 void EncodeServerStatusInfo(const ServerStatusInfo& s, std::string* out) {
-  PutLengthPrefixed(out, s.address);
-  PutVarsint64(out, s.start_time_us);
-  PutLengthPrefixed(out, s.data_root);
-  PutBool(out, s.shared_data);
-  PutLengthPrefixed(out, s.session_state);
-  PutBool(out, s.serving);
-  PutVarint64(out, s.rss_bytes);
-  PutVarint64(out, s.cache_bytes);
-  PutVarint64(out, s.applies_per_sec);
-  PutVarint64(out, s.scans_per_sec);
-  PutVarint32(out, static_cast<uint32_t>(s.tablets.size()));
-  for (const TabletStatusInfo& t : s.tablets) PutTStatus(out, t);
-  PutVarint32(out, static_cast<uint32_t>(s.pending_splits.size()));
-  for (const SplitInfo& sp : s.pending_splits) PutSplit(out, sp);
+  EncodeFields(ServerStatusFields<FieldWriter>, s, out);
 }
 
 Status DecodeServerStatusInfo(std::string_view body, ServerStatusInfo* s) {
-  Decoder d(body);
-  d.GetLengthPrefixed(&s->address, kMaxAddressBytes);
-  d.GetVarsint64(&s->start_time_us);
-  d.GetLengthPrefixed(&s->data_root, kMaxDirBytes);
-  d.GetBool(&s->shared_data);
-  d.GetLengthPrefixed(&s->session_state, 64);
-  d.GetBool(&s->serving);
-  d.GetVarint64(&s->rss_bytes);
-  d.GetVarint64(&s->cache_bytes);
-  d.GetVarint64(&s->applies_per_sec);
-  d.GetVarint64(&s->scans_per_sec);
-  uint32_t n = 0;
-  s->tablets.clear();
-  s->pending_splits.clear();
-  // A tstatus is at least 11 bytes, a split at least 17.
-  if (d.GetCount(&n, 11, kMaxTabletsPerServer)) {
-    s->tablets.resize(n);
-    for (uint32_t i = 0; i < n && d.ok(); i++) GetTStatus(&d, &s->tablets[i]);
-  }
-  if (d.ok() && d.GetCount(&n, 17, kMaxTabletsPerServer)) {
-    s->pending_splits.resize(n);
-    for (uint32_t i = 0; i < n && d.ok(); i++) GetSplit(&d, &s->pending_splits[i]);
-  }
-  return d.status("server status");
+  return DecodeFields(ServerStatusFields<FieldReader>, body, "server status", s);
 }
 
 void EncodeMigrateTabletRequest(const MigrateTabletRequest& req, std::string* out) {
-  PutTabletRef(out, req.tablet);
-  PutLengthPrefixed(out, req.target_address);
+  EncodeFields(MigrateRequestFields<FieldWriter>, req, out);
 }
 
 Status DecodeMigrateTabletRequest(std::string_view body, MigrateTabletRequest* req) {
-  Decoder d(body);
-  GetTabletRef(&d, &req->tablet);
-  d.GetLengthPrefixed(&req->target_address, kMaxAddressBytes);
-  return d.status("MigrateTablet request");
+  return DecodeFields(MigrateRequestFields<FieldReader>, body, "MigrateTablet request", req);
 }
 
 void EncodeMigrateTabletReply(const MigrateTabletReply& reply, std::string* out) {
-  PutTStatus(out, reply.target_status);
-  PutVarsint64(out, reply.unavailable_us);
+  EncodeFields(MigrateReplyFields<FieldWriter>, reply, out);
 }
 
 Status DecodeMigrateTabletReply(std::string_view body, MigrateTabletReply* reply) {
-  Decoder d(body);
-  GetTStatus(&d, &reply->target_status);
-  d.GetVarsint64(&reply->unavailable_us);
-  return d.status("MigrateTablet reply");
+  return DecodeFields(MigrateReplyFields<FieldReader>, body, "MigrateTablet reply", reply);
 }
 
 void EncodeKeepAliveReply(const KeepAliveReply& reply, std::string* out) {
-  PutVarint32(out, static_cast<uint32_t>(reply.orders.size()));
-  for (const MasterOrder& o : reply.orders) {
-    PutVarint32(out, o.type);
-    PutLengthPrefixed(out, o.body);
-  }
+  EncodeFields(KeepAliveReplyFields<FieldWriter>, reply, out);
 }
 
 Status DecodeKeepAliveReply(std::string_view body, KeepAliveReply* reply) {
-  Decoder d(body);
-  uint32_t n = 0;
-  reply->orders.clear();
-  if (d.GetCount(&n, 2, kMaxOrders)) {
-    reply->orders.resize(n);
-    for (uint32_t i = 0; i < n && d.ok(); i++) {
-      d.GetVarint32(&reply->orders[i].type);
-      d.GetLengthPrefixed(&reply->orders[i].body, kMaxWireValueBytes);
-    }
-  }
-  return d.status("KeepAlive reply");
+  return DecodeFields(KeepAliveReplyFields<FieldReader>, body, "KeepAlive reply", reply);
 }
 
 bool IsPlainFileName(std::string_view name) {
@@ -309,15 +324,12 @@ bool IsPlainFileName(std::string_view name) {
 }
 
 void EncodeListTabletFilesRequest(const ListTabletFilesRequest& req, std::string* out) {
-  PutTabletRef(out, req.tablet);
-  PutVarint32(out, req.chunk_bytes);
+  EncodeFields(ListFilesRequestFields<FieldWriter>, req, out);
 }
 
 Status DecodeListTabletFilesRequest(std::string_view body, ListTabletFilesRequest* req) {
-  Decoder d(body);
-  GetTabletRef(&d, &req->tablet);
-  d.GetVarint32(&req->chunk_bytes);
-  RETURN_NOT_OK(d.status("ListTabletFiles request"));
+  RETURN_NOT_OK(
+      DecodeFields(ListFilesRequestFields<FieldReader>, body, "ListTabletFiles request", req));
   if (req->chunk_bytes != 0 && (req->chunk_bytes < 4096 || req->chunk_bytes > kMaxChunkBytes)) {
     return Status::InvalidArgument("ListTabletFiles: chunk_bytes must be 0 or 4 KiB..4 MiB");
   }
@@ -325,52 +337,27 @@ Status DecodeListTabletFilesRequest(std::string_view body, ListTabletFilesReques
 }
 
 void EncodeListTabletFilesReply(const ListTabletFilesReply& reply, std::string* out) {
-  PutVarint32(out, static_cast<uint32_t>(reply.files.size()));
-  for (const TabletFileInfo& f : reply.files) {
-    PutLengthPrefixed(out, f.name);
-    PutVarint64(out, f.size);
-    PutVarint32(out, static_cast<uint32_t>(f.chunk_crcs.size()));
-    for (uint32_t c : f.chunk_crcs) PutFixed32(out, c);
-  }
+  EncodeFields(ListFilesReplyFields<FieldWriter>, reply, out);
 }
 
 Status DecodeListTabletFilesReply(std::string_view body, ListTabletFilesReply* reply) {
-  Decoder d(body);
-  uint32_t n = 0;
-  reply->files.clear();
-  if (d.GetCount(&n, 3, kMaxTabletFiles)) {
-    reply->files.resize(n);
-    for (uint32_t i = 0; i < n && d.ok(); i++) {
-      TabletFileInfo& f = reply->files[i];
-      uint32_t m = 0;
-      d.GetLengthPrefixed(&f.name, kMaxFileNameBytes);
-      d.GetVarint64(&f.size);
-      if (d.GetCount(&m, 4)) {
-        f.chunk_crcs.resize(m);
-        for (uint32_t j = 0; j < m; j++) d.GetFixed32(&f.chunk_crcs[j]);
-      }
-      if (d.ok() && !IsPlainFileName(f.name)) {
-        return Status::ProtocolError("ListTabletFiles reply: bad file name");
-      }
+  RETURN_NOT_OK(
+      DecodeFields(ListFilesReplyFields<FieldReader>, body, "ListTabletFiles reply", reply));
+  for (const TabletFileInfo& f : reply->files) {
+    if (!IsPlainFileName(f.name)) {
+      return Status::ProtocolError("ListTabletFiles reply: bad file name");
     }
   }
-  return d.status("ListTabletFiles reply");
+  return Status::OK();
 }
 
 void EncodeReadTabletChunkRequest(const ReadTabletChunkRequest& req, std::string* out) {
-  PutTabletRef(out, req.tablet);
-  PutLengthPrefixed(out, req.name);
-  PutVarint64(out, req.offset);
-  PutVarint32(out, req.length);
+  EncodeFields(ReadChunkRequestFields<FieldWriter>, req, out);
 }
 
 Status DecodeReadTabletChunkRequest(std::string_view body, ReadTabletChunkRequest* req) {
-  Decoder d(body);
-  GetTabletRef(&d, &req->tablet);
-  d.GetLengthPrefixed(&req->name, kMaxFileNameBytes);
-  d.GetVarint64(&req->offset);
-  d.GetVarint32(&req->length);
-  RETURN_NOT_OK(d.status("ReadTabletChunk request"));
+  RETURN_NOT_OK(
+      DecodeFields(ReadChunkRequestFields<FieldReader>, body, "ReadTabletChunk request", req));
   if (!IsPlainFileName(req->name)) {
     return Status::InvalidArgument("ReadTabletChunk: bad file name");
   }
@@ -383,29 +370,24 @@ Status DecodeReadTabletChunkRequest(std::string_view body, ReadTabletChunkReques
 void EncodeCopyTabletRequest(const CopyTabletRequest& req, std::string* out) {
   std::string load;
   EncodeLoadTabletRequest(req.load, &load);
-  PutLengthPrefixed(out, load);
-  PutLengthPrefixed(out, req.source_address);
+  FieldWriter w(out);
+  CopyRequestFields(w, &load, const_cast<CopyTabletRequest*>(&req));
 }
 
 Status DecodeCopyTabletRequest(std::string_view body, CopyTabletRequest* req) {
-  Decoder d(body);
-  std::string_view load;
-  d.GetLengthPrefixed(&load);
-  d.GetLengthPrefixed(&req->source_address, kMaxAddressBytes);
-  RETURN_NOT_OK(d.status("copy tablet request"));
+  std::string load;
+  FieldReader r(body);
+  CopyRequestFields(r, &load, req);
+  RETURN_NOT_OK(r.status("copy tablet request"));
   return DecodeLoadTabletRequest(load, &req->load);
 }
 
 void EncodeCopyTabletReply(const CopyTabletReply& reply, std::string* out) {
-  PutTStatus(out, reply.status);
-  PutVarint64(out, reply.bytes_copied);
+  EncodeFields(CopyReplyFields<FieldWriter>, reply, out);
 }
 
 Status DecodeCopyTabletReply(std::string_view body, CopyTabletReply* reply) {
-  Decoder d(body);
-  GetTStatus(&d, &reply->status);
-  d.GetVarint64(&reply->bytes_copied);
-  return d.status("copy tablet reply");
+  return DecodeFields(CopyReplyFields<FieldReader>, body, "copy tablet reply", reply);
 }
 
 }  // namespace kdi::client

@@ -26,35 +26,149 @@
 
 #include "kdi/cell.h"
 #include "lib/util/coding.h"
+#include "lib/util/field_codec.h"
 
 namespace kdi::meta {
 
 namespace {
 
-void PutSchema(std::string* out, const Schema& s) {
+// Messages are described once for FieldWriter (encode) and FieldReader
+// (decode); see lib/util/field_codec.h. Fields that need more than bytes on
+// the wire (a schema, a tablet state name, a split intent) travel as bytes and
+// are converted by the Encode/Decode functions below.
+
+template <class C>
+void NameFields(C& c, std::string* name) {
+  c.Bytes(name, kMaxNameBytes);
+}
+
+template <class C>
+void TableNameFields(C& c, TableNameRequest* r) {
+  c.Bytes(&r->name, kMaxNameBytes);
+}
+
+template <class C>
+void TableListFields(C& c, TableList* l) {
+  c.List(&l->names, 1, kMaxListItems, NameFields<C>);
+}
+
+template <class C>
+void SplitRowFields(C& c, std::string* row) {
+  c.Bytes(row, kMaxRowBytes);
+}
+
+template <class C>
+void CreateFields(C& c, CreateTableRequest* r, std::string* schema) {
+  c.Bytes(&r->name, kMaxNameBytes);
+  c.Bytes(schema, kMaxMetaSchemaBytes);
+  c.List(&r->split_rows, 1, kMaxSplitRows, SplitRowFields<C>);
+}
+
+// An alter operation on the wire: u8 kind (0 set, 1 remove), lp spec.
+struct WireAlterOp {
+  uint8_t kind = 0;
+  std::string spec;  // FamilyOptions::ToString, or the bare name to remove
+};
+
+template <class C>
+void AlterOpFields(C& c, WireAlterOp* op) {
+  c.Uint8(&op->kind);
+  c.Bytes(&op->spec, kMaxNameBytes);
+}
+
+template <class C>
+void AlterFields(C& c, AlterTableRequest* r, std::vector<WireAlterOp>* ops) {
+  c.Bytes(&r->name, kMaxNameBytes);
+  c.Bool(&r->force);
+  c.List(ops, 2, kMaxAlterOps, AlterOpFields<C>);
+}
+
+template <class C>
+void TableInfoFields(C& c, TableInfo* info, std::string* schema) {
+  c.Bytes(&info->name, kMaxNameBytes);
+  c.Bytes(schema, kMaxMetaSchemaBytes);
+  c.Varint32(&info->num_tablets);
+  c.Varint32(&info->num_assigned);
+}
+
+// A tablet entry on the wire: the state by name, the split intent encoded.
+struct WireTablet {
+  TabletInfo info;
+  std::string state;
+  std::string split;
+};
+
+template <class C>
+void TabletFields(C& c, WireTablet* w) {
+  TabletMeta& t = w->info.meta;
+  c.Bytes(&t.table, kMaxNameBytes);
+  c.Bytes(&t.id, kMaxNameBytes);
+  c.Bytes(&t.start_row, kMaxRowBytes);
+  c.Bytes(&t.end_row, kMaxRowBytes);
+  c.Bytes(&t.dir, 4096);
+  c.Bytes(&w->state, 64);
+  c.Bytes(&t.server, kMaxNameBytes);
+  c.Varsint64(&t.since_us);
+  c.Bytes(&t.reason, 4096);
+  c.Bytes(&w->split, 2 * kMaxRowBytes);
+  c.Varint64(&w->info.size_bytes);
+}
+
+template <class C>
+void TabletListFields(C& c, std::vector<WireTablet>* tablets) {
+  c.List(tablets, 11, kMaxListItems, TabletFields<C>);
+}
+
+template <class C>
+void ServerFields(C& c, ServerInfo* s) {
+  c.Bytes(&s->address, kMaxNameBytes);
+  c.Bool(&s->live);
+  c.Bool(&s->shared_data);
+  c.Bytes(&s->data_root, 4096);
+  c.Varint32(&s->tablets);
+  c.Varint64(&s->applies_per_sec);
+  c.Varint64(&s->scans_per_sec);
+  c.Varint64(&s->rss_bytes);
+  c.Varsint64(&s->last_keepalive_us);
+}
+
+template <class C>
+void ServerListFields(C& c, ServerList* l) {
+  c.List(&l->servers, 9, kMaxListItems, ServerFields<C>);
+}
+
+template <class C>
+void FsckRequestFields(C& c, FsckRequest* r) {
+  c.Bool(&r->repair);
+}
+
+template <class C>
+void FsckLineFields(C& c, std::string* line) {
+  c.Bytes(line, 1u << 16);
+}
+
+template <class C>
+void FsckReplyFields(C& c, FsckReply* r) {
+  c.Varint32(&r->problems);
+  c.Varint32(&r->repaired);
+  c.List(&r->lines, 1, kMaxListItems, FsckLineFields<C>);
+}
+
+template <class C>
+void MasterStatusFields(C& c, MasterStatusInfo* m) {
+  c.Bytes(&m->address, kMaxNameBytes);
+  c.Bool(&m->active);
+  c.Bytes(&m->active_master, kMaxNameBytes);
+  c.Varint32(&m->tables);
+  c.Varint32(&m->tablets);
+  c.Varint32(&m->unassigned);
+  c.Varint32(&m->live_servers);
+}
+
+std::string SchemaBytes(const Schema& s) {
   std::string bytes;
   s.EncodeTo(&bytes);
-  PutLengthPrefixed(out, bytes);
-}
-
-bool GetSchema(Decoder* d, Schema* s, Status* err) {
-  std::string_view bytes;
-  if (!d->GetLengthPrefixed(&bytes)) return false;
-  if (bytes.size() > kMaxMetaSchemaBytes) {
-    *err = Status::InvalidArgument("schema too large");
-    return false;
-  }
-  Status st = Schema::DecodeFrom(bytes, s);
-  if (!st.ok()) {
-    *err = st;
-    return false;
-  }
-  return true;
-}
-
-Status Finish(const Decoder& d, const Status& err, const char* what) {
-  if (!err.ok()) return err.CloneAndPrepend(what);
-  return d.status(what);
+  return bytes;
 }
 
 }  // namespace
@@ -75,252 +189,145 @@ const char* MetaMessageName(uint16_t type) {
 }
 
 void EncodeCreateTableRequest(const CreateTableRequest& req, std::string* out) {
-  PutLengthPrefixed(out, req.name);
-  PutSchema(out, req.schema);
-  PutVarint32(out, static_cast<uint32_t>(req.split_rows.size()));
-  for (const auto& r : req.split_rows) PutLengthPrefixed(out, r);
+  std::string schema = SchemaBytes(req.schema);
+  FieldWriter w(out);
+  CreateFields(w, const_cast<CreateTableRequest*>(&req), &schema);
 }
 
 Status DecodeCreateTableRequest(std::string_view body, CreateTableRequest* req) {
-  Decoder d(body);
-  Status err;
-  uint32_t n = 0;
-  d.GetLengthPrefixed(&req->name, kMaxNameBytes);
-  if (d.ok()) GetSchema(&d, &req->schema, &err);
-  if (err.ok() && d.GetCount(&n, 1, kMaxSplitRows)) {
-    req->split_rows.clear();
-    req->split_rows.reserve(n);
-    for (uint32_t i = 0; i < n && d.ok(); i++) {
-      std::string r;
-      if (d.GetLengthPrefixed(&r, kMaxRowBytes)) req->split_rows.push_back(std::move(r));
-    }
-  }
-  return Finish(d, err, "CreateTable request");
+  std::string schema;
+  FieldReader r(body);
+  CreateFields(r, req, &schema);
+  RETURN_NOT_OK(r.status("CreateTable request"));
+  return Schema::DecodeFrom(schema, &req->schema).CloneAndPrepend("CreateTable request");
 }
 
 void EncodeTableNameRequest(const TableNameRequest& req, std::string* out) {
-  PutLengthPrefixed(out, req.name);
+  EncodeFields(TableNameFields<FieldWriter>, req, out);
 }
 
 Status DecodeTableNameRequest(std::string_view body, TableNameRequest* req) {
-  Decoder d(body);
-  d.GetLengthPrefixed(&req->name, kMaxNameBytes);
-  return d.status("table name request");
+  return DecodeFields(TableNameFields<FieldReader>, body, "table name request", req);
 }
 
 void EncodeAlterTableRequest(const AlterTableRequest& req, std::string* out) {
-  PutLengthPrefixed(out, req.name);
-  PutBool(out, req.force);
-  PutVarint32(out, static_cast<uint32_t>(req.ops.size()));
-  for (const auto& op : req.ops) {
-    out->push_back(static_cast<char>(op.kind));
-    PutLengthPrefixed(out, op.kind == AlterOp::Kind::kRemoveFamily ? op.family.name
-                                                                  : op.family.ToString());
+  std::vector<WireAlterOp> ops;
+  for (const AlterOp& op : req.ops) {
+    const bool remove = op.kind == AlterOp::Kind::kRemoveFamily;
+    ops.push_back({static_cast<uint8_t>(remove ? 1 : 0), remove ? op.family.name : op.family.ToString()});
   }
+  FieldWriter w(out);
+  AlterFields(w, const_cast<AlterTableRequest*>(&req), &ops);
 }
 
 Status DecodeAlterTableRequest(std::string_view body, AlterTableRequest* req) {
-  Decoder d(body);
-  Status err;
-  uint32_t n = 0;
-  d.GetLengthPrefixed(&req->name, kMaxNameBytes);
-  d.GetBool(&req->force);
-  if (d.GetCount(&n, 2, kMaxAlterOps)) {
-    req->ops.clear();
-    for (uint32_t i = 0; i < n && d.ok() && err.ok(); i++) {
-      std::string_view kind;
-      std::string spec;
-      if (!d.GetBytes(1, &kind) || !d.GetLengthPrefixed(&spec, kMaxNameBytes)) break;
-      AlterOp op;
-      if (kind[0] == 0) {
-        op.kind = AlterOp::Kind::kSetFamily;
-        err = FamilyOptions::Parse(spec, &op.family);
-      } else if (kind[0] == 1) {
-        op.kind = AlterOp::Kind::kRemoveFamily;
-        op.family.name = spec;
-        if (spec.empty() || spec.find(':') != std::string::npos) {
-          err = Status::InvalidArgument("bad family name '" + EscapeBytes(spec) + "'");
-        }
-      } else {
-        err = Status::InvalidArgument("unknown alter operation " +
-                                      std::to_string(static_cast<unsigned char>(kind[0])));
+  std::vector<WireAlterOp> ops;
+  FieldReader r(body);
+  AlterFields(r, req, &ops);
+  RETURN_NOT_OK(r.status("AlterTable request"));
+  req->ops.clear();
+  for (const WireAlterOp& w : ops) {
+    AlterOp op;
+    if (w.kind == 0) {
+      op.kind = AlterOp::Kind::kSetFamily;
+      RETURN_NOT_OK_PREPEND(FamilyOptions::Parse(w.spec, &op.family), "AlterTable request");
+    } else if (w.kind == 1) {
+      op.kind = AlterOp::Kind::kRemoveFamily;
+      op.family.name = w.spec;
+      if (w.spec.empty() || w.spec.find(':') != std::string::npos) {
+        return Status::InvalidArgument("AlterTable request: bad family name '" +
+                                       EscapeBytes(w.spec) + "'");
       }
-      req->ops.push_back(std::move(op));
+    } else {
+      return Status::InvalidArgument("AlterTable request: unknown alter operation " +
+                                     std::to_string(w.kind));
     }
+    req->ops.push_back(std::move(op));
   }
-  return Finish(d, err, "AlterTable request");
+  return Status::OK();
 }
 
 void EncodeTableInfo(const TableInfo& info, std::string* out) {
-  PutLengthPrefixed(out, info.name);
-  PutSchema(out, info.schema);
-  PutVarint32(out, info.num_tablets);
-  PutVarint32(out, info.num_assigned);
+  std::string schema = SchemaBytes(info.schema);
+  FieldWriter w(out);
+  TableInfoFields(w, const_cast<TableInfo*>(&info), &schema);
 }
 
 Status DecodeTableInfo(std::string_view body, TableInfo* info) {
-  Decoder d(body);
-  Status err;
-  d.GetLengthPrefixed(&info->name, kMaxNameBytes);
-  if (d.ok()) GetSchema(&d, &info->schema, &err);
-  d.GetVarint32(&info->num_tablets);
-  d.GetVarint32(&info->num_assigned);
-  return Finish(d, err, "TableInfo");
+  std::string schema;
+  FieldReader r(body);
+  TableInfoFields(r, info, &schema);
+  RETURN_NOT_OK(r.status("TableInfo"));
+  return Schema::DecodeFrom(schema, &info->schema).CloneAndPrepend("TableInfo");
 }
 
 void EncodeTableList(const TableList& list, std::string* out) {
-  PutVarint32(out, static_cast<uint32_t>(list.names.size()));
-  for (const auto& n : list.names) PutLengthPrefixed(out, n);
+  EncodeFields(TableListFields<FieldWriter>, list, out);
 }
 
 Status DecodeTableList(std::string_view body, TableList* list) {
-  Decoder d(body);
-  uint32_t n = 0;
-  list->names.clear();
-  if (d.GetCount(&n, 1, kMaxListItems)) {
-    for (uint32_t i = 0; i < n && d.ok(); i++) {
-      std::string s;
-      if (d.GetLengthPrefixed(&s, kMaxNameBytes)) list->names.push_back(std::move(s));
-    }
-  }
-  return d.status("table list");
+  return DecodeFields(TableListFields<FieldReader>, body, "table list", list);
 }
 
 void EncodeTabletList(const TabletList& list, std::string* out) {
-  PutVarint32(out, static_cast<uint32_t>(list.tablets.size()));
-  for (const auto& ti : list.tablets) {
+  std::vector<WireTablet> wire;
+  wire.reserve(list.tablets.size());
+  for (const TabletInfo& ti : list.tablets) {
     const TabletMeta& t = ti.meta;
-    PutLengthPrefixed(out, t.table);
-    PutLengthPrefixed(out, t.id);
-    PutLengthPrefixed(out, t.start_row);
-    PutLengthPrefixed(out, t.end_row);
-    PutLengthPrefixed(out, t.dir);
-    PutLengthPrefixed(out, TabletStateName(t.state));
-    PutLengthPrefixed(out, t.server);
-    PutVarsint64(out, t.since_us);
-    PutLengthPrefixed(out, t.reason);
-    PutLengthPrefixed(out, t.state == TabletState::kSplitting ? t.split.Encode() : "");
-    PutVarint64(out, ti.size_bytes);
+    wire.push_back({ti, TabletStateName(t.state),
+                    t.state == TabletState::kSplitting ? t.split.Encode() : ""});
   }
+  FieldWriter w(out);
+  TabletListFields(w, &wire);
 }
 
 Status DecodeTabletList(std::string_view body, TabletList* list) {
-  Decoder d(body);
-  Status err;
-  uint32_t n = 0;
+  std::vector<WireTablet> wire;
+  FieldReader r(body);
+  TabletListFields(r, &wire);
+  RETURN_NOT_OK(r.status("tablet list"));
   list->tablets.clear();
-  if (d.GetCount(&n, 11, kMaxListItems)) {
-    for (uint32_t i = 0; i < n && d.ok() && err.ok(); i++) {
-      TabletInfo ti;
-      TabletMeta& t = ti.meta;
-      std::string state, split;
-      d.GetLengthPrefixed(&t.table, kMaxNameBytes);
-      d.GetLengthPrefixed(&t.id, kMaxNameBytes);
-      d.GetLengthPrefixed(&t.start_row, kMaxRowBytes);
-      d.GetLengthPrefixed(&t.end_row, kMaxRowBytes);
-      d.GetLengthPrefixed(&t.dir, 4096);
-      d.GetLengthPrefixed(&state, 64);
-      d.GetLengthPrefixed(&t.server, kMaxNameBytes);
-      d.GetVarsint64(&t.since_us);
-      d.GetLengthPrefixed(&t.reason, 4096);
-      d.GetLengthPrefixed(&split, 2 * kMaxRowBytes);
-      d.GetVarint64(&ti.size_bytes);
-      if (!d.ok()) break;
-      err = ParseTabletState(state, &t.state);
-      if (err.ok() && t.state == TabletState::kSplitting) err = SplitIntent::Decode(split, &t.split);
-      list->tablets.push_back(std::move(ti));
+  for (WireTablet& w : wire) {
+    TabletMeta& t = w.info.meta;
+    RETURN_NOT_OK_PREPEND(ParseTabletState(w.state, &t.state), "tablet list");
+    if (t.state == TabletState::kSplitting) {
+      RETURN_NOT_OK_PREPEND(SplitIntent::Decode(w.split, &t.split), "tablet list");
     }
+    list->tablets.push_back(std::move(w.info));
   }
-  return Finish(d, err, "tablet list");
+  return Status::OK();
 }
 
 void EncodeServerList(const ServerList& list, std::string* out) {
-  PutVarint32(out, static_cast<uint32_t>(list.servers.size()));
-  for (const auto& s : list.servers) {
-    PutLengthPrefixed(out, s.address);
-    PutBool(out, s.live);
-    PutBool(out, s.shared_data);
-    PutLengthPrefixed(out, s.data_root);
-    PutVarint32(out, s.tablets);
-    PutVarint64(out, s.applies_per_sec);
-    PutVarint64(out, s.scans_per_sec);
-    PutVarint64(out, s.rss_bytes);
-    PutVarsint64(out, s.last_keepalive_us);
-  }
+  EncodeFields(ServerListFields<FieldWriter>, list, out);
 }
 
 Status DecodeServerList(std::string_view body, ServerList* list) {
-  Decoder d(body);
-  uint32_t n = 0;
-  list->servers.clear();
-  if (d.GetCount(&n, 9, kMaxListItems)) {
-    for (uint32_t i = 0; i < n && d.ok(); i++) {
-      ServerInfo s;
-      d.GetLengthPrefixed(&s.address, kMaxNameBytes);
-      d.GetBool(&s.live);
-      d.GetBool(&s.shared_data);
-      d.GetLengthPrefixed(&s.data_root, 4096);
-      d.GetVarint32(&s.tablets);
-      d.GetVarint64(&s.applies_per_sec);
-      d.GetVarint64(&s.scans_per_sec);
-      d.GetVarint64(&s.rss_bytes);
-      d.GetVarsint64(&s.last_keepalive_us);
-      if (d.ok()) list->servers.push_back(std::move(s));
-    }
-  }
-  return d.status("server list");
+  return DecodeFields(ServerListFields<FieldReader>, body, "server list", list);
 }
 
-void EncodeFsckRequest(const FsckRequest& req, std::string* out) { PutBool(out, req.repair); }
+void EncodeFsckRequest(const FsckRequest& req, std::string* out) {
+  EncodeFields(FsckRequestFields<FieldWriter>, req, out);
+}
 
 Status DecodeFsckRequest(std::string_view body, FsckRequest* req) {
-  Decoder d(body);
-  d.GetBool(&req->repair);
-  return d.status("Fsck request");
+  return DecodeFields(FsckRequestFields<FieldReader>, body, "Fsck request", req);
 }
 
 void EncodeFsckReply(const FsckReply& reply, std::string* out) {
-  PutVarint32(out, reply.problems);
-  PutVarint32(out, reply.repaired);
-  PutVarint32(out, static_cast<uint32_t>(reply.lines.size()));
-  for (const auto& l : reply.lines) PutLengthPrefixed(out, l);
+  EncodeFields(FsckReplyFields<FieldWriter>, reply, out);
 }
 
 Status DecodeFsckReply(std::string_view body, FsckReply* reply) {
-  Decoder d(body);
-  uint32_t n = 0;
-  d.GetVarint32(&reply->problems);
-  d.GetVarint32(&reply->repaired);
-  reply->lines.clear();
-  if (d.GetCount(&n, 1, kMaxListItems)) {
-    for (uint32_t i = 0; i < n && d.ok(); i++) {
-      std::string l;
-      if (d.GetLengthPrefixed(&l, 1u << 16)) reply->lines.push_back(std::move(l));
-    }
-  }
-  return d.status("Fsck reply");
+  return DecodeFields(FsckReplyFields<FieldReader>, body, "Fsck reply", reply);
 }
 
 void EncodeMasterStatusInfo(const MasterStatusInfo& info, std::string* out) {
-  PutLengthPrefixed(out, info.address);
-  PutBool(out, info.active);
-  PutLengthPrefixed(out, info.active_master);
-  PutVarint32(out, info.tables);
-  PutVarint32(out, info.tablets);
-  PutVarint32(out, info.unassigned);
-  PutVarint32(out, info.live_servers);
+  EncodeFields(MasterStatusFields<FieldWriter>, info, out);
 }
 
 Status DecodeMasterStatusInfo(std::string_view body, MasterStatusInfo* info) {
-  Decoder d(body);
-  d.GetLengthPrefixed(&info->address, kMaxNameBytes);
-  d.GetBool(&info->active);
-  d.GetLengthPrefixed(&info->active_master, kMaxNameBytes);
-  d.GetVarint32(&info->tables);
-  d.GetVarint32(&info->tablets);
-  d.GetVarint32(&info->unassigned);
-  d.GetVarint32(&info->live_servers);
-  return d.status("MasterStatus reply");
+  return DecodeFields(MasterStatusFields<FieldReader>, body, "MasterStatus reply", info);
 }
 
 Status ApplyAlterOps(const std::vector<AlterOp>& ops, Schema* schema) {

@@ -40,6 +40,7 @@ class FieldWriter {
   void Varsint64(int64_t* v) { PutVarsint64(out_, *v); }
   void Fixed32(uint32_t* v) { PutFixed32(out_, *v); }
   void Bool(bool* v) { PutBool(out_, *v); }
+  void Uint8(uint8_t* v) { out_->push_back(static_cast<char>(*v)); }
   void Bytes(std::string* v, size_t /*max_len*/) { PutLengthPrefixed(out_, *v); }
 
   // An enum sent as varint32; values above max_value are the reader's concern.
@@ -71,6 +72,10 @@ class FieldReader {
   void Varsint64(int64_t* v) { d_.GetVarsint64(v); }
   void Fixed32(uint32_t* v) { d_.GetFixed32(v); }
   void Bool(bool* v) { d_.GetBool(v); }
+  void Uint8(uint8_t* v) {
+    std::string_view b;
+    if (d_.GetBytes(1, &b)) *v = static_cast<uint8_t>(b[0]);
+  }
   // Fails when the length exceeds max_len (checked before copying).
   void Bytes(std::string* v, size_t max_len) { d_.GetLengthPrefixed(v, max_len); }
 
@@ -102,6 +107,22 @@ class FieldReader {
  private:
   Decoder d_;
 };
+
+// Whole-body helpers: Encode(XFields<FieldWriter>, msg, &out) and
+// return Decode(XFields<FieldReader>, body, "X request", &msg).
+template <class T>
+void EncodeFields(void (*fields)(FieldWriter&, T*), const T& msg, std::string* out) {
+  FieldWriter w(out);
+  fields(w, const_cast<T*>(&msg));
+}
+
+template <class T>
+Status DecodeFields(void (*fields)(FieldReader&, T*), std::string_view body,
+                    std::string_view what, T* msg) {
+  FieldReader r(body);
+  fields(r, msg);
+  return r.status(what);
+}
 
 }  // namespace kdi
 
