@@ -88,6 +88,11 @@ void FakeCluster::OnScanPage(std::function<void(int)> hook) {
   scan_hook_ = std::move(hook);
 }
 
+void FakeCluster::OnApply(std::function<void(int)> hook) {
+  std::lock_guard<std::mutex> l(mu_);
+  apply_hook_ = std::move(hook);
+}
+
 void FakeCluster::OnSync(std::function<void(int)> hook) {
   std::lock_guard<std::mutex> l(mu_);
   sync_hook_ = std::move(hook);
@@ -158,6 +163,14 @@ void FakeCluster::ApplyRow(TableData* t, const RowMutation& m) {
 
 Status FakeCluster::Apply(const std::string& server, const client::ApplyRequest& req, int64_t,
                           client::ApplyReply* reply) {
+  std::function<void(int)> hook;
+  int call = 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    hook = apply_hook_;
+    call = apply_calls_++;
+  }
+  if (hook) hook(call);
   std::lock_guard<std::mutex> l(mu_);
   RETURN_NOT_OK(Count(server, "apply"));
   Tablet* tablet;

@@ -60,6 +60,9 @@ class FakeCluster : public client::RemoteBackend {
   // Called (without the lock) at the start of every Sync RPC, with the number
   // of Sync RPCs before this one; a test may block in it.
   void OnSync(std::function<void(int)> hook);
+  // Called (without the lock) at the start of every Apply RPC, with the number
+  // of Apply RPCs before this one; a test may block in it.
+  void OnApply(std::function<void(int)> hook);
 
   // RemoteBackend.
   Status ReadRoot(std::string* server, int64_t timeout_ms) override;
@@ -97,6 +100,8 @@ class FakeCluster : public client::RemoteBackend {
   std::function<void(int)> scan_hook_;
   std::function<void(int)> sync_hook_;
   int sync_calls_ = 0;
+  std::function<void(int)> apply_hook_;
+  int apply_calls_ = 0;
   int data_pages_ = 0;
 };
 

@@ -4,9 +4,12 @@
 // that continue across tablets without repeating or skipping cells.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -540,6 +543,220 @@ TEST(RemoteTableTest, FailedFlushOfAnotherThreadFailsTheNextSync) {
   ASSERT_OK(t->Set("h", "w:x", 2, "again"));
   ASSERT_OK(t->Sync());  // the error is reported once
   EXPECT_EQ(c->cells("t").size(), 1u);
+}
+
+// Blocks the RPCs a test names (by call number) until Release(); counts the
+// calls that entered. Release() is also run by the destructor, so a failed
+// assertion never leaves a client thread blocked.
+class Gate {
+ public:
+  explicit Gate(std::vector<int> blocked) : blocked_(std::move(blocked)) {}
+  ~Gate() { Release(); }
+  std::function<void(int)> Hook() {
+    return [this](int call) {
+      std::unique_lock<std::mutex> l(mu_);
+      entered_++;
+      cv_.notify_all();
+      if (std::find(blocked_.begin(), blocked_.end(), call) == blocked_.end()) return;
+      cv_.wait(l, [&] { return released_; });
+    };
+  }
+  // Waits (at most 10 s) until n calls entered the hook.
+  bool WaitEntered(int n) {
+    std::unique_lock<std::mutex> l(mu_);
+    return cv_.wait_for(l, std::chrono::seconds(10), [&] { return entered_ >= n; });
+  }
+  int entered() {
+    std::lock_guard<std::mutex> l(mu_);
+    return entered_;
+  }
+  void Release() {
+    std::lock_guard<std::mutex> l(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<int> blocked_;
+  int entered_ = 0;
+  bool released_ = false;
+};
+
+// Joins a thread at the end of scope (also when an assertion returns early).
+struct Joiner {
+  std::thread t;
+  ~Joiner() {
+    if (t.joinable()) t.join();
+  }
+};
+
+// Group commit in the client: a Sync whose write another thread's Sync RPC
+// (sent after the write was acknowledged) covers waits for that RPC instead
+// of sending its own, and does not return before it completed.
+TEST(RemoteTableTest, ConcurrentSyncsShareTheRpcThatCoversThem) {
+  auto c = ThreeTablets();
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, TestOptions(), &t));
+  t->SetSyncJoinWaitMsForTesting(10000);
+  Gate gate({0});
+  c->OnSync(gate.Hook());
+  ASSERT_OK(t->Set("h", "w:x", 1, "from A"));  // buffered; B's flush sends it
+  Status b_status, a_status;
+  std::atomic<bool> a_done{false};
+  Joiner b{std::thread([&] {
+    b_status = t->Set("k", "w:x", 1, "from B");
+    if (b_status.ok()) b_status = t->Sync();
+  })};
+  ASSERT_TRUE(gate.WaitEntered(1));
+  EXPECT_EQ(c->cells("t").size(), 2u) << "B's flush sent A's row";
+  Joiner a{std::thread([&] {
+    a_status = t->Sync();
+    a_done = true;
+  })};
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(a_done) << "A returned while the only Sync RPC covering its write was blocked";
+  EXPECT_EQ(gate.entered(), 1) << "A sent a Sync RPC of its own";
+  gate.Release();
+  a.t.join();
+  b.t.join();
+  ASSERT_OK(a_status);
+  ASSERT_OK(b_status);
+  EXPECT_EQ(gate.entered(), 1);
+  EXPECT_EQ(c->synced("t", "b"), 1);
+}
+
+// A Sync never returns on an RPC that was sent before its write was
+// acknowledged: it waits for that RPC to end and then sends the next one.
+TEST(RemoteTableTest, SyncDoesNotReturnOnAnRpcSentBeforeItsWrite) {
+  auto c = ThreeTablets();
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, TestOptions(), &t));
+  t->SetSyncJoinWaitMsForTesting(10000);
+  Gate gate({0});
+  c->OnSync(gate.Hook());
+  Status b_status, a_status;
+  std::atomic<bool> a_done{false};
+  Joiner b{std::thread([&] {
+    b_status = t->Set("k", "w:x", 1, "from B");
+    if (b_status.ok()) b_status = t->Sync();  // RPC 0 covers only "k"
+  })};
+  ASSERT_TRUE(gate.WaitEntered(1));
+  Joiner a{std::thread([&] {
+    a_status = t->Set("h", "w:x", 1, "from A");
+    if (a_status.ok()) a_status = t->Sync();
+    a_done = true;
+  })};
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(a_done) << "A returned on a Sync RPC sent before its write was acknowledged";
+  EXPECT_EQ(c->cells("t").size(), 2u);
+  gate.Release();
+  a.t.join();
+  b.t.join();
+  ASSERT_OK(a_status);
+  ASSERT_OK(b_status);
+  EXPECT_EQ(gate.entered(), 2) << "A needed a Sync RPC of its own";
+  EXPECT_EQ(c->synced("t", "b"), 2);
+}
+
+// A failed Sync RPC fails every Sync that was waiting on it.
+TEST(RemoteTableTest, FailedSharedSyncRpcFailsEveryWaiter) {
+  auto c = ThreeTablets();
+  RemoteTableOptions o = TestOptions();
+  o.op_timeout_ms = 150;
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, o, &t));
+  t->SetSyncJoinWaitMsForTesting(10000);
+  Gate gate({0});
+  c->OnSync(gate.Hook());
+  ASSERT_OK(t->Set("h", "w:x", 1, "from A"));
+  Status b_status, a_status;
+  Joiner b{std::thread([&] {
+    b_status = t->Set("k", "w:x", 1, "from B");
+    if (b_status.ok()) b_status = t->Sync();
+  })};
+  ASSERT_TRUE(gate.WaitEntered(1));
+  Joiner a{std::thread([&] { a_status = t->Sync(); })};
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  c->SetServerDown("s2", true);
+  gate.Release();
+  a.t.join();
+  b.t.join();
+  EXPECT_FALSE(b_status.ok());
+  EXPECT_FALSE(a_status.ok()) << "A got OK from a Sync whose RPC failed";
+  EXPECT_NE(a_status.message().find("s2"), std::string::npos) << a_status.ToString();
+  EXPECT_EQ(c->synced("t", "b"), 0);
+  c->SetServerDown("s2", false);
+  ASSERT_OK(t->Sync());  // the failed tablet is synced again by the next Sync
+  EXPECT_EQ(c->synced("t", "b"), 1);
+}
+
+// Flushes of different threads run concurrently, but a flush holding a row
+// that an earlier flush still has in flight waits for it: the row's
+// mutations arrive in the order they were applied.
+TEST(RemoteTableTest, ConcurrentFlushesKeepTheOrderOfARow) {
+  auto c = ThreeTablets();
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, TestOptions(), &t));
+  Gate gate({0});
+  c->OnApply(gate.Hook());
+  Status b_status, c_status, d_status;
+  Joiner b{std::thread([&] {
+    b_status = t->Set("r", "w:x", 1, "first");
+    if (b_status.ok()) b_status = t->Flush();  // Apply 0, blocked
+  })};
+  ASSERT_TRUE(gate.WaitEntered(1));
+  ASSERT_OK(t->Set("r", "w:x", 1, "second"));  // same cell: must land last
+  ASSERT_OK(t->Set("h", "w:x", 1, "other row"));
+  Joiner cj{std::thread([&] { c_status = t->Flush(); })};
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(gate.entered(), 1) << "the second flush of row r overtook the first";
+  // A flush of unrelated rows is not held up by the blocked one.
+  ASSERT_OK(t->Set("a1", "w:x", 1, "v"));
+  Joiner d{std::thread([&] { d_status = t->Flush(); })};
+  EXPECT_TRUE(gate.WaitEntered(2)) << "a flush of other rows waited for the blocked one";
+  gate.Release();
+  b.t.join();
+  cj.t.join();
+  ASSERT_OK(b_status);
+  ASSERT_OK(c_status);
+  ASSERT_OK(d_status);
+  std::vector<Cell> cells = ScanAll(t.get(), "row = \"r\"");
+  ASSERT_EQ(cells.size(), 1u);
+  EXPECT_EQ(cells[0].value, "second");
+}
+
+// A read waits only for the calling thread's own writes: another thread's
+// batch in flight does not hold it up, its own buffered write is visible.
+TEST(RemoteTableTest, ReadsWaitOnlyForTheirOwnThreadsWrites) {
+  auto c = ThreeTablets();
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, TestOptions(), &t));
+  ASSERT_OK(t->Set("k", "w:x", 1, "old"));
+  ASSERT_OK(t->Sync());
+  Gate gate({0});
+  c->OnApply(gate.Hook());
+  Status b_status;
+  Joiner b{std::thread([&] {
+    b_status = t->Set("h", "w:x", 1, "from B");
+    if (b_status.ok()) b_status = t->Flush();  // blocked in Apply 0
+  })};
+  ASSERT_TRUE(gate.WaitEntered(1));
+  std::vector<Cell> cells = ScanAll(t.get(), "row = \"k\"");  // must not wait for B
+  ASSERT_EQ(cells.size(), 1u);
+  EXPECT_EQ(cells[0].value, "old");
+  ASSERT_OK(t->Set("m", "w:x", 1, "mine"));
+  cells = ScanAll(t.get(), "row = \"m\"");  // read-your-writes
+  ASSERT_EQ(cells.size(), 1u);
+  EXPECT_EQ(cells[0].value, "mine");
+  uint64_t rev = 0;
+  ASSERT_OK(t->GetRowRevision("m", &rev));
+  EXPECT_GT(rev, 0u);
+  EXPECT_EQ(gate.entered(), 2) << "B's flush is still blocked";
+  gate.Release();
+  b.t.join();
+  ASSERT_OK(b_status);
 }
 
 TEST(RemoteTableTest, ClosedTableRefusesCalls) {
