@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <random>
+#include <utility>
+#include <vector>
 
 #include "kdi/cell.h"
 #include "kdi/table.h"
@@ -152,6 +154,40 @@ TEST(CodecTest, HugeClaimedCountsFailWithoutAllocating) {
   EXPECT_TRUE(DecodeBatch(enc, &dec).IsInvalidArgument());
   std::vector<Cell> cells;
   EXPECT_TRUE(DecodeCells(enc, &cells).IsInvalidArgument());
+}
+
+
+TEST(CellKeyTest, ViewDecodingMatchesCopyingDecodingAndRejectsMalformedKeys) {
+  const std::string nul(1, '\0');
+  for (const auto& [row, col] : std::vector<std::pair<std::string, std::string>>{
+           {"plain", "f:q"},
+           {"a" + nul + "b", "f:" + nul},
+           {nul + nul, nul + "x" + nul + nul + "y" + nul},
+           {"r", "f:\xff" + nul + "\x01"}}) {
+    std::string key;
+    EncodeCellKey(row, col, -42, &key);
+    std::string row_scratch, col_scratch, r2, c2;
+    std::string_view rv, cv;
+    int64_t ts = 0, ts2 = 0;
+    ASSERT_TRUE(DecodeCellKeyView(key, &row_scratch, &col_scratch, &rv, &cv, &ts));
+    ASSERT_TRUE(DecodeCellKey(key, &r2, &c2, &ts2));
+    EXPECT_EQ(rv, row);
+    EXPECT_EQ(cv, col);
+    EXPECT_EQ(ts, -42);
+    EXPECT_EQ(r2, row);
+    EXPECT_EQ(c2, col);
+    EXPECT_EQ(ts2, -42);
+    // Every strict prefix, and a bad escape, is rejected.
+    for (size_t n = 0; n < key.size(); ++n) {
+      EXPECT_FALSE(DecodeCellKeyView(key.substr(0, n), &row_scratch, &col_scratch, &rv, &cv, &ts));
+      EXPECT_FALSE(DecodeCellKey(key.substr(0, n), &r2, &c2, &ts2));
+    }
+  }
+  std::string bad = "a" + nul + "\x05" + "x";
+  std::string rs, cs;
+  std::string_view rv, cv;
+  int64_t ts = 0;
+  EXPECT_FALSE(DecodeCellKeyView(bad, &rs, &cs, &rv, &cv, &ts));
 }
 
 }  // namespace kdi::storage

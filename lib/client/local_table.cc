@@ -2,6 +2,7 @@
 #include "lib/client/local_table.h"
 
 #include <cstdlib>
+#include <utility>
 
 namespace kdi::client {
 
@@ -20,7 +21,9 @@ class LocalCellStream : public CellStream {
       pos_ = 0;
       if (!status_.ok()) return false;
     }
-    *cell = std::move(page_.cells[pos_++]);
+    // Swap rather than move: the caller's previous cell goes back into the page,
+    // whose strings ScanPage then reuses (no allocation per cell).
+    std::swap(*cell, page_.cells[pos_++]);
     return true;
   }
 

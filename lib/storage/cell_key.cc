@@ -3,6 +3,8 @@
 
 #include <zlib.h>
 
+#include <cstring>
+
 #include "lib/util/coding.h"
 
 namespace kdi::storage {
@@ -44,15 +46,71 @@ void EncodeAfterColumn(std::string_view row, std::string_view column, std::strin
   dst->back() = '\x02';
 }
 
-bool DecodeCellKey(std::string_view key, std::string* row, std::string* column, int64_t* ts) {
-  if (!GetOrderedBytes(&key, row) || !GetOrderedBytes(&key, column) || key.size() != 8) {
+namespace {
+
+// One ordered() field from the front of *in (see PutOrderedBytes): the common
+// case (no 00 byte in the field) is one memchr and a view; escaped bytes are
+// decoded into *scratch.
+bool GetOrderedView(std::string_view* in, std::string* scratch, std::string_view* out) {
+  const char* p = in->data();
+  size_t n = in->size();
+  const void* z = memchr(p, 0, n);
+  if (z == nullptr) return false;
+  size_t i = static_cast<const char*>(z) - p;
+  if (i + 1 >= n) return false;
+  if (p[i + 1] == '\x01') {
+    *out = std::string_view(p, i);
+    in->remove_prefix(i + 2);
+    return true;
+  }
+  if (p[i + 1] != '\xff') return false;
+  scratch->assign(p, i);
+  for (;;) {
+    scratch->push_back('\0');
+    i += 2;
+    const void* z2 = memchr(p + i, 0, n - i);
+    if (z2 == nullptr) return false;
+    size_t j = static_cast<const char*>(z2) - p;
+    scratch->append(p + i, j - i);
+    i = j;
+    if (i + 1 >= n) return false;
+    if (p[i + 1] == '\x01') break;
+    if (p[i + 1] != '\xff') return false;
+  }
+  *out = *scratch;
+  in->remove_prefix(i + 2);
+  return true;
+}
+
+bool GetOrderedString(std::string_view* in, std::string* out) {
+  std::string_view v;
+  if (!GetOrderedView(in, out, &v)) return false;
+  if (v.data() != out->data()) out->assign(v.data(), v.size());
+  return true;
+}
+
+}  // namespace
+
+bool DecodeCellKeyView(std::string_view key, std::string* row_scratch,
+                       std::string* column_scratch, std::string_view* row,
+                       std::string_view* column, int64_t* ts) {
+  if (!GetOrderedView(&key, row_scratch, row) || !GetOrderedView(&key, column_scratch, column) ||
+      key.size() != 8) {
     return false;
   }
   *ts = DecodeTimestamp(DecodeFixed64(key.data()));
   return true;
 }
 
-bool DecodeKeyRow(std::string_view key, std::string* row) { return GetOrderedBytes(&key, row); }
+bool DecodeCellKey(std::string_view key, std::string* row, std::string* column, int64_t* ts) {
+  if (!GetOrderedString(&key, row) || !GetOrderedString(&key, column) || key.size() != 8) {
+    return false;
+  }
+  *ts = DecodeTimestamp(DecodeFixed64(key.data()));
+  return true;
+}
+
+bool DecodeKeyRow(std::string_view key, std::string* row) { return GetOrderedString(&key, row); }
 
 void EncodeCellValue(ValueType type, std::string_view value, Compression compression,
                      std::string* dst) {

@@ -39,6 +39,12 @@ int64_t DecodeTimestamp(uint64_t v);
 
 // Splits a key; false if it is not a well-formed cell key.
 bool DecodeCellKey(std::string_view key, std::string* row, std::string* column, int64_t* ts);
+// As DecodeCellKey without copying: row and column view `key` when they hold no
+// escaped 00 byte, else they are decoded into *row_scratch / *column_scratch
+// and view those. Valid while `key` and the scratch strings are.
+bool DecodeCellKeyView(std::string_view key, std::string* row_scratch,
+                       std::string* column_scratch, std::string_view* row,
+                       std::string_view* column, int64_t* ts);
 // Just the row (cheaper); false if malformed.
 bool DecodeKeyRow(std::string_view key, std::string* row);
 

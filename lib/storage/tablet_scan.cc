@@ -12,9 +12,19 @@
 //
 // Resume token := u8 version(=1), lp key, varint64 existing, varint64 matched:
 // the last key examined and the version counts of its column, so that
-// max_versions and history stay exact across pages.
+// max_versions and history stay exact across pages. On resume the column of
+// that key is checked against the column set again (it may be the key that
+// made the engine seek out of an unwanted column).
+//
+// Cost: keys are read through a BulkCursor (bulk Berkeley DB reads; point
+// reads pair by pair, see bulk_cursor.h) and decoded as views into its buffer;
+// the page's Cells are reused, so a caller that hands the same ScanPageResult
+// back (LocalTable does) allocates nothing per cell. Measurements:
+// doc/benchmarks.md (profiling notes).
+#include <algorithm>
 #include <limits>
 
+#include "lib/storage/bulk_cursor.h"
 #include "lib/storage/cell_key.h"
 #include "lib/storage/tablet_impl.h"
 #include "lib/util/coding.h"
@@ -23,6 +33,8 @@ namespace kdi::storage {
 
 namespace {
 constexpr uint8_t kTokenVersion = 1;
+// Pairs a point read fetches one at a time before it switches to bulk reads.
+constexpr size_t kPointReadSinglePairs = 64;
 }  // namespace
 
 void ScanCursorState::EncodeTo(std::string* dst) const {
@@ -40,45 +52,19 @@ bool ScanCursorState::DecodeFrom(std::string_view src) {
          d.GetVarint64(&existing) && d.GetVarint64(&matched) && d.empty();
 }
 
-namespace {
-
-// Cursor wrapper that seeks and steps, keeping the current key and value.
-class Walker {
- public:
-  explicit Walker(DBC* c) : c_(c) {}
-
-  // Positions at the first key >= target. Returns 0, DB_NOTFOUND or an error.
-  int Seek(std::string_view target) {
-    DBT* k = key_.get();
-    // DB_DBT_REALLOC buffer: Berkeley DB grows it for the key it returns; the
-    // search key is seeded into it here.
-    void* p = realloc(k->data, target.size() + 1);
-    if (p == nullptr) return ENOMEM;
-    k->data = p;
-    memcpy(k->data, target.data(), target.size());
-    k->size = static_cast<u_int32_t>(target.size());
-    return c_->get(c_, k, val_.get(), DB_SET_RANGE);
-  }
-  int Next() { return c_->get(c_, key_.get(), val_.get(), DB_NEXT); }
-  std::string_view key() const { return key_.view(); }
-  std::string_view value() const { return val_.view(); }
-
- private:
-  DBC* c_;
-  DbtHolder key_;
-  DbtHolder val_;
-};
-
-}  // namespace
-
 Status Tablet::Impl::ScanLocked(const ScanPredicate& pred, std::string_view resume_token,
                                 const ScanLimits& limits, const TabletMeta& meta,
                                 ScanPageResult* page) {
-  page->cells.clear();
+  // page->cells is reused: its first `n` elements are this page's cells, the
+  // rest are spare Cells whose strings keep their capacity (a caller that hands
+  // the same page back, like LocalTable, then allocates nothing per cell).
+  std::vector<Cell>& out = page->cells;
+  size_t n = 0;
   page->resume_token.clear();
   page->done = false;
   ScanCursorState resume;
   if (!resume_token.empty() && !resume.DecodeFrom(resume_token)) {
+    out.clear();
     return Status::InvalidArgument("malformed scan resume token");
   }
   // Rows: the predicate's row set clipped to the tablet's range.
@@ -87,12 +73,16 @@ Status Tablet::Impl::ScanLocked(const ScanPredicate& pred, std::string_view resu
                                 : StringIntervalSet::Range(meta.start_row, meta.end_row);
   StringIntervalSet rowset = pred.rows().Intersect(range);
   if (rowset.empty() || pred.columns().empty() || pred.times().empty()) {
+    out.clear();
     page->done = true;
     return Status::OK();
   }
   const std::vector<StringInterval>& rints = rowset.intervals();
   const std::vector<StringInterval>& cints = pred.columns().intervals();
   const TimeIntervalSet& times = pred.times();
+  const bool all_times = times.intervals().size() == 1 &&
+                         times.intervals()[0].lo == std::numeric_limits<int64_t>::min() &&
+                         times.intervals()[0].hi == std::numeric_limits<int64_t>::max();
   const int64_t min_time = times.intervals().front().lo;
   const int64_t max_time = times.intervals().back().hi;
   const int64_t history = pred.history();
@@ -102,33 +92,62 @@ Status Tablet::Impl::ScanLocked(const ScanPredicate& pred, std::string_view resu
 
   DBC* raw = nullptr;
   int rc = cells->cursor(cells, nullptr, &raw, 0);
-  if (rc != 0) return BdbError(rc, "opening cursor");
+  if (rc != 0) {
+    out.clear();
+    return BdbError(rc, "opening cursor");
+  }
   CursorCloser closer(raw);
-  Walker w(raw);
+  // A point read (one exact row) reads pair by pair (see bulk_cursor.h) unless
+  // its row is long; anything else reads in bulk from the start.
+  const StringInterval& r0 = rints[0];
+  const bool one_row = rints.size() == 1 && !r0.upper_unbounded &&
+                       r0.upper.size() == r0.lower.size() + 1 && r0.upper.back() == '\0' &&
+                       r0.upper.compare(0, r0.lower.size(), r0.lower) == 0;
+  BulkCursor w(raw, one_row ? kPointReadSinglePairs : 0);
 
-  // Scan state.
-  std::string row, column, seek;
+  // Scan state. row/column view the cursor's buffer (or the scratch strings)
+  // and are valid for one key; what must outlive it is copied into strings
+  // that keep their capacity.
+  std::string row_scratch, column_scratch, seek;
+  std::string_view row, column;
   int64_t ts = 0;
-  std::string cur_row, cur_col;
-  bool have_col = false;
+  std::string cur_row, cur_col, cur_family;
+  bool have_row = false, have_col = false;
+  // False while the column of a resumed key has not been checked against the
+  // column set: a page may end right after a key whose column was outside it
+  // (the key that made the engine seek), and the next version of that column
+  // must not be taken for admitted.
+  bool col_checked = true;
   uint64_t existing = 0, matched = 0;
   const FamilyOptions* fam = nullptr;
+  bool have_family = false;
   int64_t cutoff = std::numeric_limits<int64_t>::min();
   ScanCursorState last;          // last key examined
   ScanCursorState before_row;    // last key examined before the current row began
-  size_t row_start = 0;          // index in page->cells of the current row's first cell
+  size_t row_start = 0;          // index in out of the current row's first cell
   size_t bytes = 0;
   size_t ri = 0;                 // current row interval
+  auto set_family = [&](std::string_view col) {
+    std::string_view family = ColumnFamily(col);
+    if (!have_family || family != cur_family) {
+      cur_family.assign(family.data(), family.size());
+      fam = meta.schema.FindFamily(family);
+      have_family = true;
+      cutoff = fam ? ExpiryCutoff(now, fam->max_age_seconds)
+                   : std::numeric_limits<int64_t>::min();
+    }
+  };
 
   if (!resume.key.empty()) {
     rc = w.Seek(resume.key);
     if (rc == 0 && w.key() == resume.key) rc = w.Next();
     if (DecodeCellKey(resume.key, &cur_row, &cur_col, &ts)) {
+      have_row = true;
       have_col = true;
+      col_checked = false;
       existing = resume.existing;
       matched = resume.matched;
-      fam = meta.schema.FindFamilyOfColumn(cur_col);
-      cutoff = fam ? ExpiryCutoff(now, fam->max_age_seconds) : cutoff;
+      set_family(cur_col);
     }
     last = resume;
     before_row = resume;
@@ -147,14 +166,20 @@ Status Tablet::Impl::ScanLocked(const ScanPredicate& pred, std::string_view resu
       page->done = true;
       break;
     }
-    if (rc != 0) return BdbError(rc, "reading cells");
+    if (rc != 0) {
+      out.resize(n);
+      return BdbError(rc, "reading cells");
+    }
     std::string_view key = w.key();
-    if (!DecodeCellKey(key, &row, &column, &ts)) {
+    if (!DecodeCellKeyView(key, &row_scratch, &column_scratch, &row, &column, &ts)) {
+      out.resize(n);
       return Status::Corruption("tablet " + dir + ": malformed cell key");
     }
-    // Seeks to target after examining `key`.
+    // Seeks to `seek` after examining `key`.
     auto seek_to = [&](uint64_t ex, uint64_t ma) {
-      last = ScanCursorState{std::string(key), ex, ma};
+      last.key.assign(key.data(), key.size());
+      last.existing = ex;
+      last.matched = ma;
       rc = w.Seek(seek);
       step = false;
     };
@@ -170,15 +195,16 @@ Status Tablet::Impl::ScanLocked(const ScanPredicate& pred, std::string_view resu
       seek_to(0, 0);
       continue;
     }
-    if (row != cur_row) {
+    if (!have_row || row != cur_row) {
       // A new row begins: a full page ends here (resume after `last`).
-      if (!page->cells.empty() && (page->cells.size() >= max_cells || bytes >= max_bytes)) break;
+      if (n > 0 && (n >= max_cells || bytes >= max_bytes)) break;
       before_row = last;
-      row_start = page->cells.size();
-      cur_row = row;
+      row_start = n;
+      cur_row.assign(row.data(), row.size());
+      have_row = true;
       have_col = false;
     }
-    if (!have_col || column != cur_col) {
+    if (!have_col || column != cur_col || !col_checked) {
       size_t ci = 0;
       while (ci < cints.size() && !cints[ci].upper_unbounded && cints[ci].upper <= column) ++ci;
       if (ci == cints.size()) {  // no more columns of interest in this row
@@ -195,12 +221,14 @@ Status Tablet::Impl::ScanLocked(const ScanPredicate& pred, std::string_view resu
         seek_to(0, 0);
         continue;
       }
-      cur_col = column;
-      have_col = true;
-      existing = 0;
-      matched = 0;
-      fam = meta.schema.FindFamilyOfColumn(column);
-      cutoff = fam ? ExpiryCutoff(now, fam->max_age_seconds) : std::numeric_limits<int64_t>::min();
+      col_checked = true;
+      if (!have_col || column != cur_col) {
+        cur_col.assign(column.data(), column.size());
+        have_col = true;
+        existing = 0;
+        matched = 0;
+        set_family(column);
+      }
     }
     // Version filters. Within a column timestamps only decrease, so each of
     // these ends the column.
@@ -220,32 +248,43 @@ Status Tablet::Impl::ScanLocked(const ScanPredicate& pred, std::string_view resu
       seek_to(existing, matched);
       continue;
     }
-    bool take = times.Contains(ts);
+    bool take = all_times || times.Contains(ts);
     if (take) {
       ++matched;
       if (history < 0 && matched <= static_cast<uint64_t>(-history)) take = false;
     }
     if (take) {
-      if (page->cells.size() >= max_cells || bytes >= max_bytes) {
+      if (n >= max_cells || bytes >= max_bytes) {
         // Full inside a row: give the row back if the page holds earlier rows;
         // otherwise this row alone exceeds a page and is cut here.
         if (row_start > 0) {
-          page->cells.resize(row_start);
+          n = row_start;
           last = before_row;
         }
         break;
       }
+      if (n == out.size()) out.emplace_back();
+      Cell& cell = out[n];
       ValueType type;
-      std::string value;
-      Status s = DecodeCellValue(w.value(), options.max_value_bytes, &type, &value);
-      if (!s.ok()) return s.CloneAndPrepend("tablet " + dir);
+      Status s = DecodeCellValue(w.value(), options.max_value_bytes, &type, &cell.value);
+      if (!s.ok()) {
+        out.resize(n);
+        return s.CloneAndPrepend("tablet " + dir);
+      }
       if (type == ValueType::kValue) {
-        bytes += row.size() + column.size() + value.size() + 16;
-        page->cells.emplace_back(row, column, ts, std::move(value));
+        cell.row.assign(row.data(), row.size());
+        cell.column.assign(column.data(), column.size());
+        cell.timestamp = ts;
+        cell.erasure = false;
+        bytes += row.size() + column.size() + cell.value.size() + 16;
+        ++n;
       }
     }
-    last = ScanCursorState{std::string(key), existing, matched};
+    last.key.assign(key.data(), key.size());
+    last.existing = existing;
+    last.matched = matched;
   }
+  out.resize(n);
   if (!page->done) last.EncodeTo(&page->resume_token);
   return Status::OK();
 }
