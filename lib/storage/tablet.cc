@@ -437,44 +437,6 @@ Status CommitOps(Tablet::Impl* impl, const std::vector<Op>& ops,
   return Status::OK();
 }
 
-// Brings the B-tree pages the batch will modify into the cache before the
-// writer lock is taken: with a working set larger than the cache, reading
-// them (and writing out the dirty pages they replace) inside write_mu
-// serialized every writer behind disk reads. Reads like a scan (shared rw_mu,
-// no transaction); errors are ignored (the commit reads for real).
-void PrefetchRows(Tablet::Impl* impl, const std::vector<RowMutation>& batch) {
-  constexpr size_t kMaxPrefetchRows = 64;
-  std::shared_lock<std::shared_mutex> r(impl->rw_mu);
-  const std::string* previous = nullptr;
-  size_t n = 0;
-  std::string key;
-  for (const RowMutation& rm : batch) {
-    if (previous != nullptr && *previous == rm.row()) continue;
-    previous = &rm.row();
-    if (++n > kMaxPrefetchRows) break;
-    key.clear();
-    EncodeRowPrefix(rm.row(), &key);
-    DBC* c = nullptr;
-    if (impl->cells->cursor(impl->cells, nullptr, &c, 0) == 0) {
-      CursorCloser closer(c);
-      DbtHolder k;
-      k.get()->data = malloc(key.size() + 1);
-      memcpy(k.get()->data, key.data(), key.size());
-      k.get()->size = static_cast<u_int32_t>(key.size());
-      DBT v;
-      memset(&v, 0, sizeof(v));
-      v.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;  // the page, not the value
-      (void)c->get(c, k.get(), &v, DB_SET_RANGE);
-    }
-    std::string rk = RowRevKey(rm.row());
-    DBT k = MakeDbt(rk);
-    DBT v;
-    memset(&v, 0, sizeof(v));
-    v.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;
-    (void)impl->rows->get(impl->rows, nullptr, &k, &v, 0);
-  }
-}
-
 }  // namespace
 
 Status Tablet::Apply(const std::vector<RowMutation>& batch, uint64_t* revision) {
@@ -495,7 +457,6 @@ Status Tablet::ApplyInternal(const std::vector<Condition>* conditions,
     if (revision != nullptr) *revision = 0;
     return Status::OK();
   }
-  PrefetchRows(impl, batch);
   // Counted while queued for write_mu and committing (see Sync's gathering).
   struct Applying {
     Impl* impl;
