@@ -1,6 +1,7 @@
 // TabletRegistry: see tablet_registry.h for the contract and fencing rules.
 #include "tabletd/tablet_registry.h"
 
+#include <malloc.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -70,8 +71,41 @@ std::string ParentOf(const std::string& rel) {
 
 }  // namespace
 
+CacheBudget::CacheBudget(uint64_t total_bytes)
+    : total_(total_bytes), max_share_(std::max<uint64_t>(total_bytes / 4, kMinShare)) {}
+
+uint64_t CacheBudget::Grant(size_t tablets, uint64_t* credit) {
+  std::lock_guard<std::mutex> l(mu_);
+  uint64_t fair = total_ / std::max<size_t>(tablets, 1);
+  uint64_t free = total_ > granted_ ? total_ - granted_ : 0;
+  uint64_t extra = credit != nullptr ? *credit : 0;
+  uint64_t share = std::min({max_share_, fair, free + extra});
+  share = std::max(share, kMinShare);
+  if (credit != nullptr && share > free) *credit -= std::min(*credit, share - free);
+  granted_ += share;
+  return share;
+}
+
+void CacheBudget::Release(uint64_t share) {
+  std::lock_guard<std::mutex> l(mu_);
+  granted_ -= std::min(granted_, share);
+}
+
+uint64_t CacheBudget::granted() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return granted_;
+}
+
+uint64_t CacheBudget::BdbCacheRequest(uint64_t share) {
+  // Berkeley DB makes a cache of C < 500 MB into C + C/4 + hash buckets; the
+  // buckets and the other regions fit in kEnvOverhead plus 1/16 of the cache.
+  uint64_t room = share > kEnvOverhead ? share - kEnvOverhead : 0;
+  if (room >= (500ull << 20)) return room;
+  return std::max<uint64_t>(room * 3 / 4, 64 * 1024);
+}
+
 TabletRegistry::TabletRegistry(const TabletdConfig& config, Fencing* fencing)
-    : config_(config), fencing_(fencing) {}
+    : config_(config), fencing_(fencing), cache_budget_(config.cache_bytes) {}
 
 TabletRegistry::~TabletRegistry() = default;
 
@@ -133,11 +167,27 @@ Status TabletRegistry::CheckDir(const std::string& dir) const {
 }
 
 Status TabletRegistry::OpenStorage(const LoadTabletRequest& req, const std::string& abs_dir,
+                                   uint64_t* credit, uint64_t* share,
                                    std::unique_ptr<storage::Tablet>* out) {
+  size_t n;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    n = tablets_.size() + loading_.size();  // loading_ holds this one
+  }
+  *share = cache_budget_.Grant(n, credit);
+  Status s = OpenStorageWithShare(req, abs_dir, *share, out);
+  if (!s.ok()) {
+    cache_budget_.Release(*share);
+    *share = 0;
+  }
+  return s;
+}
+
+Status TabletRegistry::OpenStorageWithShare(const LoadTabletRequest& req,
+                                            const std::string& abs_dir, uint64_t share,
+                                            std::unique_ptr<storage::Tablet>* out) {
   storage::TabletOptions to;
-  size_t n = size() + 1;
-  uint64_t share = config_.cache_bytes / n;
-  to.cache_bytes = static_cast<size_t>(std::clamp<uint64_t>(share, 256 * 1024, 64u << 20));
+  to.cache_bytes = static_cast<size_t>(CacheBudget::BdbCacheRequest(share));
   to.max_value_bytes = config_.max_value_bytes;
   Status s = storage::Tablet::Open(abs_dir, to, out);
   if (s.IsNotFound() && req.create_if_missing) {
@@ -175,6 +225,11 @@ Status TabletRegistry::OpenStorage(const LoadTabletRequest& req, const std::stri
 }
 
 Status TabletRegistry::Load(const LoadTabletRequest& in, TabletStatusInfo* out) {
+  return LoadWithCredit(in, nullptr, out);
+}
+
+Status TabletRegistry::LoadWithCredit(const LoadTabletRequest& in, uint64_t* credit,
+                                      TabletStatusInfo* out) {
   LoadTabletRequest req = in;
   RETURN_NOT_OK(client::CheckTabletRef(req.desc.tablet));
   if (req.desc.dir.empty()) req.desc.dir = client::DefaultTabletDir(req.desc.tablet);
@@ -257,7 +312,9 @@ Status TabletRegistry::Load(const LoadTabletRequest& in, TabletStatusInfo* out) 
   t->desc = req.desc;
   t->abs_dir = config_.data_root + "/" + req.desc.dir;
   t->loaded_at_us = NowMicros();
-  s = OpenStorage(req, t->abs_dir, &t->tablet);
+  uint64_t share = 0;
+  s = OpenStorage(req, t->abs_dir, credit, &share, &t->tablet);
+  t->cache_share = share;
   if (!s.ok()) {
     (void)handle->Unlock();
     return s;
@@ -300,7 +357,11 @@ Status TabletRegistry::CloseServed(ServedTablet* t, bool sync, bool destroy, boo
     Status c = t->tablet->Close();
     if (result.ok()) result = c;
     t->tablet.reset();
+    // The environment's cache pages were malloc'd by many threads: give the
+    // freed pages back to the system instead of leaving them in the arenas.
+    malloc_trim(0);
   }
+  cache_budget_.Release(t->cache_share.exchange(0));
   if (destroy && result.ok()) {
     result = storage::Tablet::Destroy(t->abs_dir);
   }
@@ -409,6 +470,7 @@ Status TabletRegistry::Split(const client::SplitTabletRequest& in, SplitInfo* ou
                           PendingMarker("split", fencing_->address(), fencing_->start_time_us(),
                                         req.tablet.tablet_id, req.tablet.table)),
       "splitting " + req.tablet.ToString());
+  malloc_trim(0);  // the children's build caches (closed) go back to the system
   t->frozen.store(true);
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -448,11 +510,16 @@ Status TabletRegistry::CommitSplit(const TabletRef& parent, SplitInfo* out) {
     RETURN_NOT_OK(Acquire(parent, false, &use));
     schema = use.tablet()->meta().schema;
   }
+  // The children may use the frozen parent's cache share, which returns to the
+  // budget when the parent is unloaded just below; half each.
+  uint64_t parent_share = t != nullptr ? t->cache_share.load() : 0;
   for (const TabletDescriptor* child : {&info.left, &info.right}) {
     LoadTabletRequest lr;
     lr.desc = *child;
     lr.schema = schema;
-    RETURN_NOT_OK_PREPEND(Load(lr, nullptr), "loading split child " + child->tablet.ToString());
+    uint64_t credit = parent_share / 2;
+    RETURN_NOT_OK_PREPEND(LoadWithCredit(lr, &credit, nullptr),
+                          "loading split child " + child->tablet.ToString());
   }
   RETURN_NOT_OK(Unload(parent, /*destroy=*/true));
   {

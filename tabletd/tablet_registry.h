@@ -45,10 +45,60 @@
 
 namespace kdi::tabletd {
 
+// CacheBudget: the ledger of the server-wide Berkeley DB memory budget
+// (tabletd_cache_mb). Every open tablet has its own Berkeley DB environment;
+// each gets a share of the budget when it opens and returns it when it closes,
+// so the shares of the open tablets add up to at most the budget (plus a
+// split's children while their frozen parent still holds its share, and
+// kMinShare for each tablet opened while the budget is used up).
+//
+// A share covers the tablet's whole environment, not only its cache: Berkeley
+// DB enlarges a cache below 500 MB by 25% for its own overhead and allocates
+// hash buckets, lock, log and transaction regions besides (all malloc'd: the
+// environments are DB_PRIVATE). BdbCacheRequest() gives what to ask Berkeley
+// DB for so that the environment stays within its share.
+//
+// Shares are fixed while a tablet is open (Berkeley DB cannot shrink a
+// private environment's cache): a tablet gets at most max_share (a quarter of
+// the budget), its fair part budget / tablets, and what is left.
+//
+// Threading: thread-safe.
+class CacheBudget {
+ public:
+  static constexpr uint64_t kMinShare = 2u << 20;
+  // Memory of an environment besides its cache (measured with Berkeley DB
+  // 5.3: about 1 MiB of regions and buckets).
+  static constexpr uint64_t kEnvOverhead = 1u << 20;
+
+  explicit CacheBudget(uint64_t total_bytes);
+
+  // The share of a tablet about to open, which will make `tablets` open
+  // tablets. credit (optional): bytes of a tablet about to close (a split
+  // parent) that this share may use beyond what is free; decremented by what
+  // was used.
+  uint64_t Grant(size_t tablets, uint64_t* credit = nullptr);
+  void Release(uint64_t share);
+
+  uint64_t total() const { return total_; }
+  uint64_t max_share() const { return max_share_; }
+  uint64_t granted() const;
+
+  // The cache size to give Berkeley DB (DB_ENV->set_cachesize) so that the
+  // environment (cache + 25% + regions) stays within `share`.
+  static uint64_t BdbCacheRequest(uint64_t share);
+
+ private:
+  const uint64_t total_;
+  const uint64_t max_share_;
+  mutable std::mutex mu_;
+  uint64_t granted_ = 0;  // guarded by mu_
+};
+
 struct ServedTablet {
   client::TabletDescriptor desc;
   std::string abs_dir;
   int64_t loaded_at_us = 0;
+  std::atomic<uint64_t> cache_share{0};  // granted by CacheBudget; returned when closed
 
   std::shared_mutex op_mu;  // shared: a request using tablet; exclusive: closing
   std::unique_ptr<storage::Tablet> tablet;  // guarded by op_mu (reset when closed)
@@ -124,6 +174,7 @@ class TabletRegistry {
   // Serving (not frozen) tablets, for the split monitor.
   std::vector<client::TabletRef> ListServing();
   size_t size() const;
+  const CacheBudget& cache_budget() const { return cache_budget_; }
 
   // Session expired: closes every tablet; their locks died with the session.
   void DropAll();
@@ -136,8 +187,15 @@ class TabletRegistry {
  private:
   std::shared_ptr<ServedTablet> Find(const client::TabletRef& ref) const;
   Status CheckDir(const std::string& dir) const;
+  // Opens with a cache share granted from cache_budget_ (*share; the caller
+  // returns it with the tablet, or at once when this fails). credit: see
+  // CacheBudget::Grant.
   Status OpenStorage(const client::LoadTabletRequest& req, const std::string& abs_dir,
-                     std::unique_ptr<storage::Tablet>* out);
+                     uint64_t* credit, uint64_t* share, std::unique_ptr<storage::Tablet>* out);
+  Status OpenStorageWithShare(const client::LoadTabletRequest& req, const std::string& abs_dir,
+                              uint64_t share, std::unique_ptr<storage::Tablet>* out);
+  Status LoadWithCredit(const client::LoadTabletRequest& req, uint64_t* credit,
+                        client::TabletStatusInfo* out);
   // Closes a tablet already removed from the map; unlock: release its lock.
   Status CloseServed(ServedTablet* t, bool sync, bool destroy, bool unlock);
   void FillStatus(const ServedTablet& t, client::TabletStatusInfo* out) const;
@@ -145,6 +203,7 @@ class TabletRegistry {
 
   const TabletdConfig config_;
   Fencing* const fencing_;
+  CacheBudget cache_budget_;
 
   mutable std::mutex mu_;
   std::map<client::TabletRef, std::shared_ptr<ServedTablet>> tablets_;  // guarded by mu_

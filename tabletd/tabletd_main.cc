@@ -1,6 +1,8 @@
 // The tabletd program: options, then a TabletServer under the daemon runner.
 #include "tabletd/tabletd_main.h"
 
+#include <malloc.h>
+
 #include <cstdlib>
 #include <memory>
 
@@ -12,7 +14,24 @@
 
 namespace kdi::tabletd {
 
+namespace {
+
+// glibc gives each thread that contends for malloc an arena of its own (up to
+// 8 per core). Berkeley DB's private environments malloc their cache pages
+// from whichever worker thread reads or evicts a page and free them from
+// another, so with many arenas each holds its own free pages: tens of MiB
+// beyond the cache budget (doc/tabletd.md "Memory"). Two arenas keep that
+// slack small; MALLOC_ARENA_MAX in the environment still overrides.
+constexpr int kMallocArenas = 2;
+
+void BoundMallocArenas() {
+  if (getenv("MALLOC_ARENA_MAX") == nullptr) (void)mallopt(M_ARENA_MAX, kMallocArenas);
+}
+
+}  // namespace
+
 int TabletdMain(int argc, char** argv) {
+  BoundMallocArenas();
   DaemonRunner runner("tabletd",
                       "KDI tablet server: serves tablets stored in Berkeley DB over the "
                       "mutual-TLS table interface, fenced by its lock in the lock service.");

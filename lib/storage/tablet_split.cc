@@ -12,6 +12,7 @@
 // and the intact parent; after 3 both children are complete. Which side is live
 // is decided by the caller's record (META), which names either the parent or the
 // two children; directories it does not name are garbage.
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -26,6 +27,7 @@ namespace {
 
 constexpr size_t kCompactChunk = 1000;  // keys examined per GC transaction
 constexpr size_t kCopyChunk = 2000;     // pairs copied per split transaction
+constexpr size_t kSplitBuildCacheBytes = 4u << 20;  // cache of a child while it is built
 
 std::string ParentDir(const std::string& path) {
   size_t slash = path.find_last_of('/');
@@ -222,6 +224,9 @@ namespace {
 Status BuildChild(Tablet::Impl* parent, const TabletMeta& child_meta, const std::string& dir,
                   uint64_t last_revision) {
   TabletOptions opts = parent->options;
+  // The copy appends in key order: a small cache does, and the parent's share
+  // of the server's cache budget is not spent twice while it runs.
+  opts.cache_bytes = std::min<size_t>(opts.cache_bytes, kSplitBuildCacheBytes);
   std::unique_ptr<Tablet> child;
   RETURN_NOT_OK(Tablet::Create(dir, child_meta, opts, &child));
   Tablet::Impl* ci = child->impl();
