@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 namespace kdi::storage {
 
@@ -20,6 +21,16 @@ constexpr u_int32_t kEnd = static_cast<u_int32_t>(-1);
 constexpr size_t kMaxPairBuffer = (64u << 20) + (1u << 20);
 
 size_t RoundUp1024(size_t n) { return (n + 1023) & ~size_t{1023}; }
+
+// One spare buffer per thread (at most kMaxBuffer bytes), so that a scan does
+// not allocate a buffer per page: buffers above malloc's mmap threshold would
+// otherwise cost an mmap, page faults and an munmap every page.
+struct SpareBuffer {
+  char* data = nullptr;
+  size_t size = 0;
+  ~SpareBuffer() { free(data); }
+};
+thread_local SpareBuffer t_spare;
 }  // namespace
 
 BulkCursor::BulkCursor(DBC* cursor, size_t single_pairs)
@@ -32,11 +43,18 @@ BulkCursor::BulkCursor(DBC* cursor, size_t single_pairs)
   u_int32_t page = 0;
   if (cursor_->dbp == nullptr || cursor_->dbp->get_pagesize(cursor_->dbp, &page) != 0) page = 0;
   // At least one page (Berkeley DB's minimum for a bulk buffer).
-  cap_ = 0;
-  next_cap_ = RoundUp1024(std::max<size_t>(page, 4096));
+  fetch_size_ = RoundUp1024(std::max<size_t>(page, 4096));
+  buf_ = t_spare.data;
+  cap_ = t_spare.size;
+  t_spare.data = nullptr;
+  t_spare.size = 0;
 }
 
 BulkCursor::~BulkCursor() {
+  if (buf_ != nullptr && cap_ <= kMaxBuffer && cap_ > t_spare.size) {
+    std::swap(buf_, t_spare.data);
+    std::swap(cap_, t_spare.size);
+  }
   free(buf_);
   free(seek_key_.data);
   free(one_value_.data);
@@ -98,20 +116,22 @@ int BulkCursor::Fetch(u_int32_t op, std::string_view target) {
   valid_ = false;
   count_ = 0;
   key_ = value_ = std::string_view();
-  if (cap_ == 0 && !Reserve(next_cap_)) return ENOMEM;
+  if (!Reserve(fetch_size_)) return ENOMEM;
   for (;;) {
     if (op == DB_SET_RANGE && !SeedKey(target)) return ENOMEM;
     memset(&data_, 0, sizeof(data_));
     data_.data = buf_;
-    data_.ulen = static_cast<u_int32_t>(cap_);
+    data_.ulen = static_cast<u_int32_t>(fetch_size_);
     data_.flags = DB_DBT_USERMEM;
     ++fetches_;
     int rc = cursor_->get(cursor_, &seek_key_, &data_, op | DB_MULTIPLE_KEY);
     if (rc == DB_BUFFER_SMALL) {
       // One pair does not fit: grow to what Berkeley DB asks for (the cursor
       // has not moved) and retry.
-      size_t want = std::max<size_t>(static_cast<size_t>(data_.size) + 1024, 2 * cap_);
+      size_t want = RoundUp1024(
+          std::max<size_t>(static_cast<size_t>(data_.size) + 1024, 2 * fetch_size_));
       if (want > 2 * kMaxPairBuffer || !Reserve(want)) return ENOMEM;
+      fetch_size_ = want;
       continue;
     }
     if (rc != 0) return rc;
@@ -135,8 +155,7 @@ int BulkCursor::Next() {
   if (single_left_ > 0) return FetchOne(DB_NEXT, std::string_view());
   // The cursor sits on the last pair read: continue after it, with a larger
   // buffer each time (a long scan).
-  if (next_cap_ > cap_ && !Reserve(next_cap_)) return ENOMEM;
-  next_cap_ = std::min(kMaxBuffer, std::max(next_cap_, cap_) * 2);
+  fetch_size_ = std::max(fetch_size_, std::min(kMaxBuffer, 2 * fetch_size_));
   return Fetch(DB_NEXT, std::string_view());
 }
 

@@ -21,7 +21,9 @@
 // to bulk only for a long row.
 //
 // Ownership: does not own the DBC (the caller closes it after the BulkCursor
-// is gone). Threading: one thread at a time.
+// is gone). The buffer is kept per thread between BulkCursors (one of at most
+// kMaxBuffer bytes), so a long scan does not allocate one per page.
+// Threading: one thread at a time.
 #ifndef KDI_LIB_STORAGE_BULK_CURSOR_H_
 #define KDI_LIB_STORAGE_BULK_CURSOR_H_
 
@@ -67,8 +69,8 @@ class BulkCursor {
 
   DBC* cursor_;
   char* buf_ = nullptr;  // malloc'ed, aligned for u_int32_t
-  size_t cap_ = 0;
-  size_t next_cap_ = 0;  // size of the next fetch by Next
+  size_t cap_ = 0;       // bytes allocated (may exceed fetch_size_: a reused buffer)
+  size_t fetch_size_ = 0;  // bytes asked of Berkeley DB per fetch (multiple of 1 KiB)
   DBT data_;
   DBT seek_key_;         // DB_DBT_REALLOC, seeded with the seek target
   size_t count_ = 0;     // pairs in the buffer
