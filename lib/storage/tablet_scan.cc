@@ -67,11 +67,20 @@ Status Tablet::Impl::ScanLocked(const ScanPredicate& pred, std::string_view resu
     out.clear();
     return Status::InvalidArgument("malformed scan resume token");
   }
-  // Rows: the predicate's row set clipped to the tablet's range.
-  StringIntervalSet range = meta.end_row.empty()
-                                ? StringIntervalSet::AtLeast(meta.start_row)
-                                : StringIntervalSet::Range(meta.start_row, meta.end_row);
-  StringIntervalSet rowset = pred.rows().Intersect(range);
+  // Rows: the predicate's row set clipped to the tablet's range (used as it is
+  // when it lies inside the range, as a point read's does: no copy).
+  const StringIntervalSet& prows = pred.rows();
+  const std::vector<StringInterval>& pints = prows.intervals();
+  const bool inside = !pints.empty() && pints.front().lower >= meta.start_row &&
+                      (meta.end_row.empty() ||
+                       (!pints.back().upper_unbounded && pints.back().upper <= meta.end_row));
+  StringIntervalSet clipped;
+  if (!inside) {
+    clipped = prows.Intersect(meta.end_row.empty()
+                                  ? StringIntervalSet::AtLeast(meta.start_row)
+                                  : StringIntervalSet::Range(meta.start_row, meta.end_row));
+  }
+  const StringIntervalSet& rowset = inside ? prows : clipped;
   if (rowset.empty() || pred.columns().empty() || pred.times().empty()) {
     out.clear();
     page->done = true;
