@@ -14,8 +14,9 @@
 // thread is returned to it and also to the next Sync of any thread (the failed
 // batch may have held other threads' writes).
 //
-// Flushes of different threads run concurrently (no flush holds a lock across
-// its RPCs). Order: mutations of one row reach the server in the order they
+// Flushes of different threads run concurrently, at most two at a time (no
+// flush holds a lock across its RPCs; writes made while both are in flight
+// leave together in the next one). Order: mutations of one row reach the server in the order they
 // were applied to the handle -- a flush holding a row that an earlier flush
 // still has in flight waits for that flush before sending anything.
 //
