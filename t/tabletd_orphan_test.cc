@@ -134,10 +134,17 @@ TEST_F(TabletdOrphanTest, RemovesOnlyProvablyOrphanedDirectories) {
   Mark("y.incoming", "copy " + Incarnation(1) + " y o");  // a live server's copy
   MakeTablet("plain");                                     // e.g. listed in META
   Mark("junk.splitting", "what is this");
+  // Split parents whose CommitSplit began (META names the children): one of a
+  // dead server, one of a live one.
+  MakeTablet("R");
+  Mark("R", "retire 127.0.0.1:1 42 R o");
+  MakeTablet("S");
+  Mark("S", "retire " + Incarnation(1) + " S o");
   ASSERT_TRUE(WaitFor([&] { return !Exists("x.splitting") && !Exists("w.incoming") &&
-                                   !Exists("gone.retired"); },
+                                   !Exists("gone.retired") && !Exists("R"); },
                       15000))
       << "dead servers' leftovers were not collected";
+  EXPECT_TRUE(Exists("S/TABLET")) << "a live server's split parent was removed";
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // a few more passes
   EXPECT_TRUE(Exists("y.incoming")) << "a live server's copy in flight was removed";
   EXPECT_TRUE(Exists("plain/TABLET")) << "an unmarked tablet was removed";

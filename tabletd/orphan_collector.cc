@@ -54,7 +54,7 @@ std::string PendingMarker(const std::string& kind, const std::string& address,
 Status ParsePendingMarker(const std::string& contents, PendingMarkerInfo* out) {
   std::vector<std::string> w = Words(contents, 5);
   PendingMarkerInfo m;
-  if (w.size() != 5 || (w[0] != "split" && w[0] != "copy") ||
+  if (w.size() != 5 || (w[0] != "split" && w[0] != "copy" && w[0] != "retire") ||
       !ParseInt64(w[2], &m.start_time_us)) {
     return Status::Corruption("bad PENDING marker \"" + contents + "\"");
   }
@@ -199,6 +199,10 @@ Status OrphanCollector::CollectOnce(std::vector<std::string>* removed) {
           why = "an unfinished " + m.kind + " of " + owner + ", which is gone";
         } else if (m.kind == "copy") {
           why = "a copy migration " + owner + " never loaded; it is gone";
+        } else if (m.kind == "retire") {
+          // CommitSplit marks the parent only after META recorded the split
+          // (the children replace it there), so nobody will load it again.
+          why = "the parent of a split that " + owner + " committed but did not finish removing";
         } else {
           // A complete split child: orphaned only if the split was never
           // recorded, i.e. the parent is still in META, which we know when a

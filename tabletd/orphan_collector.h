@@ -10,12 +10,16 @@
 //          child (only the master loads tablets, and only those META names).
 //   copy   written into "<dir>.incoming" when a copy migration starts
 //          (TABLET_ID = the tablet's own id); cleared when the copy is loaded.
+//   retire written into a split parent's directory when CommitSplit starts,
+//          i.e. after META recorded the split (TABLET_ID = the parent's id);
+//          the parent is removed at the end of CommitSplit.
 // A pass looks at every entry of DATA/tables/TABLE/ and removes:
 //   - "*.retired": a removal already decided (Tablet::Destroy).
 //   - a directory whose marker names an incarnation that is dead (not this
 //     one, and /kdi/servers/HOST:PORT is gone or names another start time) if
-//     it is a temp directory ("*.splitting", "*.incoming") or a completed copy,
-//     or if it is a completed split child whose parent directory is still a
+//     it is a temp directory ("*.splitting", "*.incoming"), a completed copy
+//     or a "retire"d split parent, or if it is a completed split child whose
+//     parent directory is still a
 //     tablet that some server holds the lock of now: the master serves only
 //     what META names, so the parent is still in META and the split was never
 //     recorded.

@@ -510,6 +510,15 @@ Status TabletRegistry::CommitSplit(const TabletRef& parent, SplitInfo* out) {
     RETURN_NOT_OK(Acquire(parent, false, &use));
     schema = use.tablet()->meta().schema;
   }
+  // META names the children now (the master recorded the split before asking
+  // for this). Mark the parent so that a crash before its removal below
+  // leaves something the orphan collector removes.
+  if (t == nullptr) return Status::NotServing("tablet " + parent.ToString() + " is not served");
+  RETURN_NOT_OK_PREPEND(
+      storage::Tablet::WritePendingMarker(
+          t->abs_dir, PendingMarker("retire", fencing_->address(), fencing_->start_time_us(),
+                                    parent.tablet_id, parent.table)),
+      "marking the split parent " + parent.ToString() + " for removal");
   // The children may use the frozen parent's cache share, which returns to the
   // budget when the parent is unloaded just below; half each.
   uint64_t parent_share = t != nullptr ? t->cache_share.load() : 0;
