@@ -126,8 +126,8 @@ if any(text(n + ".cmd") for n in t2_names):
 w("```")
 w("")
 w("`usertable` is the cluster table (created by the first command with `--create`);")
-w("the baseline is `local:$WORK/baseline` (Berkeley DB cache 64 MiB, the per-tablet")
-w("cache cap of tabletd).")
+w("the baseline is `local:$WORK/baseline` (Berkeley DB cache 64 MiB; a tablet in tabletd gets")
+w("at most a quarter of tabletd_cache_mb for its whole environment, 64 MiB with the default).")
 w("")
 
 # ---- summary table ----
