@@ -77,6 +77,7 @@ class TabletdFaultTest : public ::testing::Test {
     o.lease_ms = 5000;
     o.log_level = "info";
     o.lockd_args = {"--lockd_lock_delay_ms=0"};
+    o.tabletd_args = TabletdArgs();
     cluster_ = std::make_unique<MiniCluster>(o);
     ASSERT_OK(cluster_->Start());
     ASSERT_OK(cluster_->WaitForTabletServers(1));
@@ -86,6 +87,11 @@ class TabletdFaultTest : public ::testing::Test {
   }
   void TearDown() override {
     if (HasFailure() && cluster_) cluster_->DumpLogs(40);
+  }
+  // Here reopening is done by hand (unload + load); the tabletd's own reopen
+  // is TabletdAutoReopenTest's.
+  virtual std::vector<std::string> TabletdArgs() const {
+    return {"--tabletd_reopen_failed_tablets=false"};
   }
   void Connect() {
     const std::string& addr = cluster_->tablet_server(0)->address();
@@ -228,6 +234,41 @@ TEST_F(TabletdFaultTest, FullDiskAndIoErrorsFailOneTabletAndLoseNothing) {
   ExpectExactlyAcknowledged();
   std::printf("%zu acknowledged cells present after faults, reopen and kill -9\n",
               acked_.size());
+}
+
+class TabletdAutoReopenTest : public TabletdFaultTest {
+ protected:
+  std::vector<std::string> TabletdArgs() const override {
+    return {"--tabletd_split_check_interval_ms=200"};
+  }
+};
+
+// The tabletd reopens a tablet that failed a log write by itself once the
+// fault is gone (regression: the tablet refused writes until an operator or
+// the master unloaded and loaded it). While the disk stays full, writes keep
+// failing with a clear error and B serves; nothing acknowledged is lost.
+TEST_F(TabletdAutoReopenTest, FailedTabletIsReopenedOnceTheFaultIsGone) {
+  for (int i = 0; i < 20; i++) ASSERT_OK(Put(a_, "a-" + std::to_string(i), "v"));
+  ASSERT_OK(client_->Sync(a_));
+  SetFaults("write ENOSPC /tables/f/A/\n");
+  ASSERT_FALSE(Put(a_, "a-enospc", "lost").ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // several passes
+  Status s = Put(a_, "a-during", "lost");
+  EXPECT_FALSE(s.ok()) << "a write was acknowledged while the disk was full";
+  std::printf("apply while the disk stays full: %s\n", s.ToString().c_str());
+  ExpectBServes(1);
+  SetFaults("");
+  // No unload or load: the maintenance pass (every 200 ms here) reopens A.
+  const int64_t start = test::MonoMs();
+  while (!(s = Put(a_, "a-back", "ok")).ok() && test::MonoMs() - start < 20000) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_OK(s);
+  std::printf("tablet A took writes again %lld ms after the fault was cleared\n",
+              static_cast<long long>(test::MonoMs() - start));
+  ASSERT_OK(client_->Sync(a_));
+  ExpectBServes(2);
+  ExpectExactlyAcknowledged();
 }
 
 // A malformed control file is refused (the previous rules stay) and says why.

@@ -133,6 +133,7 @@ void MasterSession::Tick() {
 void MasterSession::SplitLoop() {
   while (Sleep(config_.split_check_interval_ms)) {
     if (!fencing_->serving()) continue;
+    if (config_.reopen_failed_tablets) registry_->ReopenFailedTablets();
     CheckSplits();
   }
 }

@@ -13,7 +13,9 @@
 // it: the report cannot be lost (it lives in the registry's pending splits;
 // if the tabletd itself dies, the parent directory is still complete).
 //
-// Also the maintenance loop: every split-check interval it measures each
+// Also the maintenance loop: every split-check interval it reopens tablets
+// that refuse writes after a failed log write or flush (unless
+// tabletd_reopen_failed_tablets is off), measures each
 // serving tablet and splits one that passed tabletd_split_size_mb near its
 // median; every tabletd_compact_interval_ms it compacts each tablet (removes
 // versions beyond max_versions / TTL and log files no longer needed).

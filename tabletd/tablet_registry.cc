@@ -136,6 +136,11 @@ Status TabletRegistry::Acquire(const TabletRef& ref, bool for_write, TabletUse* 
     return Status::NotServing("tablet " + ref.ToString() + " is no longer served by " +
                               fencing_->address());
   }
+  if (t->tablet == nullptr) {
+    return Status::ServiceUnavailable("tablet " + ref.ToString() +
+                                      " failed a write and could not be reopened yet: " +
+                                      t->reopen_error.ToString());
+  }
   if (for_write && t->frozen.load()) {
     return Status::ServiceUnavailable("tablet " + ref.ToString() +
                                       " was split; writes wait until the master records "
@@ -377,6 +382,47 @@ Status TabletRegistry::CloseServed(ServedTablet* t, bool sync, bool destroy, boo
     t->lock.reset();
   }
   return result;
+}
+
+int TabletRegistry::ReopenFailedTablets() {
+  std::vector<std::shared_ptr<ServedTablet>> all;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& entry : tablets_) all.push_back(entry.second);
+  }
+  int reopened = 0;
+  for (const std::shared_ptr<ServedTablet>& t : all) {
+    std::unique_lock<std::shared_mutex> excl(t->op_mu);
+    if (t->closed) continue;
+    const std::string name = t->desc.tablet.ToString();
+    Status why = t->reopen_error;
+    if (t->tablet != nullptr) {
+      why = t->tablet->WriteHealth();
+      if (why.ok()) continue;
+      // A tablet that failed a log write closes without flushing; the reopen
+      // below recovers from what is really on disk.
+      (void)t->tablet->Close();
+      t->tablet.reset();
+      malloc_trim(0);
+    }
+    LoadTabletRequest req;
+    req.desc = t->desc;
+    req.create_if_missing = false;  // the schema stored in the tablet stays
+    std::unique_ptr<storage::Tablet> fresh;
+    Status s = OpenStorageWithShare(req, t->abs_dir, t->cache_share.load(), &fresh);
+    if (!s.ok()) {
+      t->reopen_error = s;
+      KDI_LOG(WARN, "registry") << "reopening " << name << " after a failed write ("
+                                << why.ToString() << "): " << s.ToString()
+                                << "; tried again at the next split check";
+      continue;
+    }
+    t->tablet = std::move(fresh);
+    t->reopen_error = Status::OK();
+    reopened++;
+    KDI_LOG(INFO, "registry") << "reopened " << name << " after: " << why.ToString();
+  }
+  return reopened;
 }
 
 Status TabletRegistry::Unload(const TabletRef& ref, bool destroy) {

@@ -101,7 +101,10 @@ struct ServedTablet {
   std::atomic<uint64_t> cache_share{0};  // granted by CacheBudget; returned when closed
 
   std::shared_mutex op_mu;  // shared: a request using tablet; exclusive: closing
-  std::unique_ptr<storage::Tablet> tablet;  // guarded by op_mu (reset when closed)
+  // Guarded by op_mu; reset when closed, and null while a failed reopen waits
+  // for the next try (reopen_error says why).
+  std::unique_ptr<storage::Tablet> tablet;
+  Status reopen_error;                      // guarded by op_mu
   std::unique_ptr<lock::LockHandle> lock;   // /kdi/tablets/T/ID; guarded by op_mu
   bool closed = false;                      // guarded by op_mu
 
@@ -131,6 +134,7 @@ class TabletRegistry {
   TabletRegistry(const TabletdConfig& config, Fencing* fencing);
   ~TabletRegistry();
 
+  // ServiceUnavailable while a tablet that failed a write waits to be reopened.
   Status Acquire(const client::TabletRef& ref, bool for_write, TabletUse* use);
   // As Acquire(ref, false, use) but never waits for the tablet's op_mu (held
   // exclusively while the tablet is closed, split or detached). False when it
@@ -141,7 +145,7 @@ class TabletRegistry {
     std::shared_ptr<ServedTablet> t = Find(ref);
     if (t == nullptr) return false;
     std::shared_lock<std::shared_mutex> hold(t->op_mu, std::try_to_lock);
-    if (!hold.owns_lock() || t->closed) return false;
+    if (!hold.owns_lock() || t->closed || t->tablet == nullptr) return false;
     use->served_ = std::move(t);
     use->hold_ = std::move(hold);
     return true;
@@ -156,6 +160,13 @@ class TabletRegistry {
   // Splits a serving tablet (ids and dirs filled in when empty); the parent is
   // frozen until CommitSplit.
   Status Split(const client::SplitTabletRequest& req, client::SplitInfo* out);
+  // Closes and reopens (Berkeley DB recovery) every served tablet whose storage
+  // refuses writes after a failed log write or flush, keeping its lock and
+  // cache share; requests wait for the reopen (op_mu). A reopen that fails
+  // (the fault persists) leaves the tablet without storage: requests get
+  // ServiceUnavailable naming the error until a later call succeeds. Returns
+  // how many were reopened. Called by the maintenance loop (MasterSession).
+  int ReopenFailedTablets();
   // Loads both children, then unloads and destroys the parent. Idempotent.
   Status CommitSplit(const client::TabletRef& parent, client::SplitInfo* out);
   // For migration: takes the tablet out of service (unregistered, synced,

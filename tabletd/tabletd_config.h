@@ -30,6 +30,9 @@ struct TabletdConfig {
   int64_t split_check_interval_ms = 5000;
   // Background GC of versions beyond max_versions / TTL, per tablet; 0: never.
   int64_t compact_interval_ms = 600000;
+  // Reopen, at every maintenance pass, tablets that refuse writes after a
+  // failed log write or flush (TabletRegistry::ReopenFailedTablets).
+  bool reopen_failed_tablets = true;
   // How long start-up waits for /kdi/servers/ADDR (a previous incarnation's
   // session may still hold it until its lease runs out).
   int64_t register_timeout_ms = 30000;

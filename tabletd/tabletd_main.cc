@@ -71,6 +71,9 @@ int TabletdMain(int argc, char** argv) {
   o->AddDurationMs("tabletd_compact_interval_ms", 600000, 0, 86400000,
                    "interval of the background removal of versions beyond max_versions "
                    "and TTL, per tablet (0: never)");
+  o->AddBool("tabletd_reopen_failed_tablets", true,
+             "at every split check, close and reopen (with recovery) a tablet that "
+             "refuses writes after a failed log write or flush");
   o->AddDurationMs("tabletd_register_timeout_ms", 30000, 0, 3600000,
                    "how long start-up waits for the server lock /kdi/servers/HOST:PORT");
   o->AddDurationMs("tabletd_orphan_check_interval_ms", 600000, 0, 86400000,
@@ -97,6 +100,7 @@ int TabletdMain(int argc, char** argv) {
         c.keepalive_interval_ms = opts.GetDurationMs("tabletd_keepalive_interval_ms");
         c.split_check_interval_ms = opts.GetDurationMs("tabletd_split_check_interval_ms");
         c.compact_interval_ms = opts.GetDurationMs("tabletd_compact_interval_ms");
+        c.reopen_failed_tablets = opts.GetBool("tabletd_reopen_failed_tablets");
         c.register_timeout_ms = opts.GetDurationMs("tabletd_register_timeout_ms");
         c.orphan_check_interval_ms = opts.GetDurationMs("tabletd_orphan_check_interval_ms");
         if (const char* f = getenv(kFaultFileEnv)) c.fault_file = f;

@@ -525,6 +525,8 @@ Status Tablet::GetRowRevision(std::string_view row, uint64_t* revision) {
   return Status::OK();
 }
 
+Status Tablet::WriteHealth() const { return impl_->Poisoned(); }
+
 Status Tablet::Sync() {
   Impl* impl = impl_.get();
   std::shared_lock<std::shared_mutex> life(impl->life_mu);

@@ -133,6 +133,11 @@ class Tablet {
   // Concurrent callers share one log flush.
   Status Sync();
 
+  // OK, or why every write and sync fails until the tablet is closed and
+  // opened again (a log write or flush failed: the log may have a hole, and
+  // recovery at the next open reads what really is on disk).
+  Status WriteHealth() const;
+
   // One page of the scan. resume_token: "" to start, else a token from a previous
   // page of the same predicate. Cells come in cell order, limited to the tablet's
   // range; rows are whole unless one row alone exceeds the limits.
