@@ -318,4 +318,26 @@ Status FakeCluster::ScanPage(const std::string& server, const client::ScanPageRe
   return Status::OK();
 }
 
+Schema FakeWordSchema() {
+  Schema s;
+  FamilyOptions f;
+  f.name = "w";
+  Status st = s.AddFamily(f);
+  (void)st;  // a constant, valid family
+  return s;
+}
+
+client::RemoteTableOptions FakeTableOptions() {
+  client::RemoteTableOptions o;
+  o.table = "t";
+  o.lockd_address = "fake:1";
+  o.op_timeout_ms = 5000;
+  o.rpc_timeout_ms = 1000;
+  o.flush_interval_ms = 0;
+  o.write_buffer_bytes = 1 << 20;
+  o.initial_backoff_ms = 1;
+  o.max_backoff_ms = 20;
+  return o;
+}
+
 }  // namespace kdi::test

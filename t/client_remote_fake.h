@@ -21,6 +21,7 @@
 #include "kdi/cell.h"
 #include "kdi/schema.h"
 #include "lib/client/remote_backend.h"
+#include "lib/client/remote_options.h"
 
 namespace kdi::test {
 
@@ -104,6 +105,13 @@ class FakeCluster : public client::RemoteBackend {
   int apply_calls_ = 0;
   int data_pages_ = 0;
 };
+
+// The schema of the fake tables: one family "w".
+Schema FakeWordSchema();
+
+// Options of a RemoteTable "t" on the fake cluster: no background flusher
+// (deterministic: flushes on size or Sync only), short retries.
+client::RemoteTableOptions FakeTableOptions();
 
 }  // namespace kdi::test
 

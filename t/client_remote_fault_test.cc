@@ -113,12 +113,6 @@ class ClientFaultTest : public ::testing::Test {
     return out;
   }
 
-  int TserverIndex(const std::string& address) {
-    for (int i = 0; i < cluster_->num_tablet_servers(); i++) {
-      if (cluster_->tablet_server(i)->address() == address) return i;
-    }
-    return -1;
-  }
 
   // kdi:// URI of `table` for the application (client-role certificate).
   std::string Uri(const std::string& table, const std::string& extra = "") {
@@ -316,7 +310,7 @@ TEST_F(ClientFaultTest, ScanSurvivesASplitAndAServerDeathInOneScan) {
       // Inside the right child [k, p): kill the server the reader reads from.
       meta::TabletMeta m;
       ASSERT_OK(TabletOf("scan", c.row, &m));
-      int victim = TserverIndex(m.server);
+      int victim = cluster_->TabletServerIndex(m.server);
       ASSERT_GE(victim, 0);
       victim_address = m.server;
       ASSERT_OK(cluster_->tablet_server(victim)->Kill());

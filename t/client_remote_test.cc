@@ -28,31 +28,11 @@ namespace {
 
 using test::FakeCluster;
 
-Schema WordSchema() {
-  Schema s;
-  FamilyOptions f;
-  f.name = "w";
-  EXPECT_OK(s.AddFamily(f));
-  return s;
-}
-
-RemoteTableOptions TestOptions() {
-  RemoteTableOptions o;
-  o.table = "t";
-  o.lockd_address = "fake:1";
-  o.op_timeout_ms = 5000;
-  o.rpc_timeout_ms = 1000;
-  o.flush_interval_ms = 0;  // deterministic: flush on size/Sync only
-  o.write_buffer_bytes = 1 << 20;
-  o.initial_backoff_ms = 1;
-  o.max_backoff_ms = 20;
-  return o;
-}
 
 // Three tablets: [,"g") on s1, ["g","p") on s2, ["p",) on s1.
 std::shared_ptr<FakeCluster> ThreeTablets() {
   auto c = std::make_shared<FakeCluster>();
-  c->CreateTable("t", WordSchema(),
+  c->CreateTable("t", test::FakeWordSchema(),
                  {{"a", "", "g", "s1"}, {"b", "g", "p", "s2"}, {"c", "p", "", "s1"}});
   return c;
 }
@@ -160,7 +140,7 @@ TEST(RemoteScannerTest, FirstRowAtOrAfter) {
 TEST(RemoteTableTest, OpenMissingTableIsNotFound) {
   auto c = ThreeTablets();
   std::unique_ptr<RemoteTable> t;
-  RemoteTableOptions o = TestOptions();
+  RemoteTableOptions o = test::FakeTableOptions();
   o.table = "nope";
   Status s = RemoteTable::OpenWithBackend(c, o, &t);
   EXPECT_TRUE(s.IsNotFound()) << s.ToString();
@@ -169,7 +149,7 @@ TEST(RemoteTableTest, OpenMissingTableIsNotFound) {
 TEST(RemoteTableTest, BuffersUntilSyncThenBatchesPerTablet) {
   auto c = ThreeTablets();
   std::unique_ptr<RemoteTable> t;
-  ASSERT_OK(RemoteTable::OpenWithBackend(c, TestOptions(), &t));
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, test::FakeTableOptions(), &t));
   for (int i = 0; i < 100; i++) ASSERT_OK(t->Set(RowName(i), "w:x", 1, "v" + std::to_string(i)));
   EXPECT_EQ(c->total_calls("apply"), 0) << "mutations must be buffered";
   ASSERT_OK(t->Sync());
@@ -192,7 +172,7 @@ TEST(RemoteTableTest, BuffersUntilSyncThenBatchesPerTablet) {
 
 TEST(RemoteTableTest, FlushesBySizeAndCutsBatches) {
   auto c = ThreeTablets();
-  RemoteTableOptions o = TestOptions();
+  RemoteTableOptions o = test::FakeTableOptions();
   o.write_buffer_bytes = 2000;
   o.max_batch_bytes = 300;
   std::unique_ptr<RemoteTable> t;
@@ -206,7 +186,7 @@ TEST(RemoteTableTest, FlushesBySizeAndCutsBatches) {
 
 TEST(RemoteTableTest, FlushesByTime) {
   auto c = ThreeTablets();
-  RemoteTableOptions o = TestOptions();
+  RemoteTableOptions o = test::FakeTableOptions();
   o.flush_interval_ms = 20;
   std::unique_ptr<RemoteTable> t;
   ASSERT_OK(RemoteTable::OpenWithBackend(c, o, &t));
@@ -220,7 +200,7 @@ TEST(RemoteTableTest, FlushesByTime) {
 TEST(RemoteTableTest, InvalidMutationsAreRefusedAtOnce) {
   auto c = ThreeTablets();
   std::unique_ptr<RemoteTable> t;
-  ASSERT_OK(RemoteTable::OpenWithBackend(c, TestOptions(), &t));
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, test::FakeTableOptions(), &t));
   EXPECT_TRUE(t->Set("", "w:x", 1, "v").IsInvalidArgument());
   EXPECT_TRUE(t->Set("r", "nofamily:x", 1, "v").IsInvalidArgument());
   EXPECT_TRUE(t->Set(std::string(kMaxRowBytes + 1, 'r'), "w:x", 1, "v").IsInvalidArgument());
@@ -236,7 +216,7 @@ TEST(RemoteTableTest, InvalidMutationsAreRefusedAtOnce) {
 TEST(RemoteTableTest, TabletMoveIsInvisibleToTheApplication) {
   auto c = ThreeTablets();
   std::unique_ptr<RemoteTable> t;
-  ASSERT_OK(RemoteTable::OpenWithBackend(c, TestOptions(), &t));
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, test::FakeTableOptions(), &t));
   ASSERT_OK(t->Set("b1", "w:x", 1, "v1"));
   ASSERT_OK(t->Sync());  // the cache now knows tablet a on s1
   c->MoveTablet("t", "a", "s3");
@@ -255,7 +235,7 @@ TEST(RemoteTableTest, TabletMoveIsInvisibleToTheApplication) {
 TEST(RemoteTableTest, SplitIsInvisibleToTheApplication) {
   auto c = ThreeTablets();
   std::unique_ptr<RemoteTable> t;
-  ASSERT_OK(RemoteTable::OpenWithBackend(c, TestOptions(), &t));
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, test::FakeTableOptions(), &t));
   ASSERT_OK(t->Set("h", "w:x", 1, "v"));
   ASSERT_OK(t->Sync());
   c->SplitTablet("t", "b", "k", "b1", "b2");
@@ -273,7 +253,7 @@ TEST(RemoteTableTest, SplitIsInvisibleToTheApplication) {
 
 TEST(RemoteTableTest, DeadServerTimesOutWithClearError) {
   auto c = ThreeTablets();
-  RemoteTableOptions o = TestOptions();
+  RemoteTableOptions o = test::FakeTableOptions();
   o.op_timeout_ms = 200;
   std::unique_ptr<RemoteTable> t;
   ASSERT_OK(RemoteTable::OpenWithBackend(c, o, &t));
@@ -297,7 +277,7 @@ TEST(RemoteTableTest, DeadServerTimesOutWithClearError) {
 TEST(RemoteTableTest, ServerFailoverDuringWrites) {
   auto c = ThreeTablets();
   std::unique_ptr<RemoteTable> t;
-  ASSERT_OK(RemoteTable::OpenWithBackend(c, TestOptions(), &t));
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, test::FakeTableOptions(), &t));
   ASSERT_OK(t->Set("a1", "w:x", 1, "v"));
   ASSERT_OK(t->Sync());
   // s1 dies; after a moment its tablets are reassigned to s3.
@@ -317,7 +297,7 @@ TEST(RemoteTableTest, ServerFailoverDuringWrites) {
 
 TEST(RemoteTableTest, ScanContinuesAcrossSplitsMovesAndFailures) {
   auto c = ThreeTablets();
-  RemoteTableOptions o = TestOptions();
+  RemoteTableOptions o = test::FakeTableOptions();
   o.scan_page_cells = 7;
   std::unique_ptr<RemoteTable> t;
   ASSERT_OK(RemoteTable::OpenWithBackend(c, o, &t));
@@ -360,7 +340,7 @@ TEST(RemoteTableTest, ScanContinuesAcrossSplitsMovesAndFailures) {
 TEST(RemoteTableTest, ConditionalApplyAndRevisionsFollowMoves) {
   auto c = ThreeTablets();
   std::unique_ptr<RemoteTable> t;
-  ASSERT_OK(RemoteTable::OpenWithBackend(c, TestOptions(), &t));
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, test::FakeTableOptions(), &t));
   RowMutation m("q1");
   m.Set("w:x", 1, "v");
   uint64_t rev = 0;
@@ -379,7 +359,7 @@ TEST(RemoteTableTest, ConditionalApplyAndRevisionsFollowMoves) {
 
 TEST(RemoteTableTest, ConcurrentWritersFromManyThreads) {
   auto c = ThreeTablets();
-  RemoteTableOptions o = TestOptions();
+  RemoteTableOptions o = test::FakeTableOptions();
   o.write_buffer_bytes = 500;
   o.flush_interval_ms = 5;
   std::unique_ptr<RemoteTable> t;
@@ -399,7 +379,7 @@ TEST(RemoteTableTest, ConcurrentWritersFromManyThreads) {
 
 TEST(RemoteTableTest, OrderOfOneRowIsKeptAcrossRetries) {
   auto c = ThreeTablets();
-  RemoteTableOptions o = TestOptions();
+  RemoteTableOptions o = test::FakeTableOptions();
   o.max_batch_bytes = 40;  // one row mutation per RPC
   std::unique_ptr<RemoteTable> t;
   ASSERT_OK(RemoteTable::OpenWithBackend(c, o, &t));
@@ -420,7 +400,7 @@ TEST(RemoteTableTest, OrderOfOneRowIsKeptAcrossRetries) {
 // table was dropped in the meantime) is returned by the next Sync.
 TEST(RemoteTableTest, BackgroundFlushErrorIsReturnedBySync) {
   auto c = ThreeTablets();
-  RemoteTableOptions o = TestOptions();
+  RemoteTableOptions o = test::FakeTableOptions();
   o.flush_interval_ms = 10;
   std::unique_ptr<RemoteTable> t;
   ASSERT_OK(RemoteTable::OpenWithBackend(c, o, &t));
@@ -442,7 +422,7 @@ TEST(RemoteTableTest, BackgroundFlushErrorIsReturnedBySync) {
 // The same error surfaces on the next write when the application does not Sync.
 TEST(RemoteTableTest, BackgroundFlushErrorIsReturnedByTheNextWrite) {
   auto c = ThreeTablets();
-  RemoteTableOptions o = TestOptions();
+  RemoteTableOptions o = test::FakeTableOptions();
   o.flush_interval_ms = 10;
   std::unique_ptr<RemoteTable> t;
   ASSERT_OK(RemoteTable::OpenWithBackend(c, o, &t));
@@ -463,7 +443,7 @@ TEST(RemoteTableTest, BackgroundFlushErrorIsReturnedByTheNextWrite) {
 // and returns its error (it must not see an empty buffer and report success).
 TEST(RemoteTableTest, SyncDuringAFailingBackgroundFlushReturnsItsError) {
   auto c = ThreeTablets();
-  RemoteTableOptions o = TestOptions();
+  RemoteTableOptions o = test::FakeTableOptions();
   o.flush_interval_ms = 10;
   o.op_timeout_ms = 300;
   std::unique_ptr<RemoteTable> t;
@@ -486,7 +466,7 @@ TEST(RemoteTableTest, SyncDuringAFailingBackgroundFlushReturnsItsError) {
 TEST(RemoteTableTest, SyncDoesNotRelyOnAnotherThreadsSyncInFlight) {
   auto c = ThreeTablets();
   std::unique_ptr<RemoteTable> t;
-  ASSERT_OK(RemoteTable::OpenWithBackend(c, TestOptions(), &t));
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, test::FakeTableOptions(), &t));
   std::mutex mu;
   std::condition_variable cv;
   bool first_sync_entered = false, release = false;
@@ -524,7 +504,7 @@ TEST(RemoteTableTest, SyncDoesNotRelyOnAnotherThreadsSyncInFlight) {
 // write was in that batch got OK from its Sync.
 TEST(RemoteTableTest, FailedFlushOfAnotherThreadFailsTheNextSync) {
   auto c = ThreeTablets();
-  RemoteTableOptions o = TestOptions();
+  RemoteTableOptions o = test::FakeTableOptions();
   o.write_buffer_bytes = 200;
   o.op_timeout_ms = 300;
   std::unique_ptr<RemoteTable> t;
@@ -598,7 +578,7 @@ struct Joiner {
 TEST(RemoteTableTest, ConcurrentSyncsShareTheRpcThatCoversThem) {
   auto c = ThreeTablets();
   std::unique_ptr<RemoteTable> t;
-  ASSERT_OK(RemoteTable::OpenWithBackend(c, TestOptions(), &t));
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, test::FakeTableOptions(), &t));
   t->SetSyncJoinWaitMsForTesting(10000);
   Gate gate({0});
   c->OnSync(gate.Hook());
@@ -632,7 +612,7 @@ TEST(RemoteTableTest, ConcurrentSyncsShareTheRpcThatCoversThem) {
 TEST(RemoteTableTest, SyncDoesNotReturnOnAnRpcSentBeforeItsWrite) {
   auto c = ThreeTablets();
   std::unique_ptr<RemoteTable> t;
-  ASSERT_OK(RemoteTable::OpenWithBackend(c, TestOptions(), &t));
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, test::FakeTableOptions(), &t));
   t->SetSyncJoinWaitMsForTesting(10000);
   Gate gate({0});
   c->OnSync(gate.Hook());
@@ -663,7 +643,7 @@ TEST(RemoteTableTest, SyncDoesNotReturnOnAnRpcSentBeforeItsWrite) {
 // A failed Sync RPC fails every Sync that was waiting on it.
 TEST(RemoteTableTest, FailedSharedSyncRpcFailsEveryWaiter) {
   auto c = ThreeTablets();
-  RemoteTableOptions o = TestOptions();
+  RemoteTableOptions o = test::FakeTableOptions();
   o.op_timeout_ms = 150;
   std::unique_ptr<RemoteTable> t;
   ASSERT_OK(RemoteTable::OpenWithBackend(c, o, &t));
@@ -698,7 +678,7 @@ TEST(RemoteTableTest, FailedSharedSyncRpcFailsEveryWaiter) {
 TEST(RemoteTableTest, ConcurrentFlushesKeepTheOrderOfARow) {
   auto c = ThreeTablets();
   std::unique_ptr<RemoteTable> t;
-  ASSERT_OK(RemoteTable::OpenWithBackend(c, TestOptions(), &t));
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, test::FakeTableOptions(), &t));
   Gate gate({0});
   c->OnApply(gate.Hook());
   Status b_status, c_status;
@@ -727,7 +707,7 @@ TEST(RemoteTableTest, ConcurrentFlushesKeepTheOrderOfARow) {
 TEST(RemoteTableTest, ReadsWaitOnlyForTheirOwnThreadsWrites) {
   auto c = ThreeTablets();
   std::unique_ptr<RemoteTable> t;
-  ASSERT_OK(RemoteTable::OpenWithBackend(c, TestOptions(), &t));
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, test::FakeTableOptions(), &t));
   ASSERT_OK(t->Set("k", "w:x", 1, "old"));
   ASSERT_OK(t->Sync());
   Gate gate({0});
@@ -757,7 +737,7 @@ TEST(RemoteTableTest, ReadsWaitOnlyForTheirOwnThreadsWrites) {
 TEST(RemoteTableTest, ClosedTableRefusesCalls) {
   auto c = ThreeTablets();
   std::unique_ptr<RemoteTable> t;
-  ASSERT_OK(RemoteTable::OpenWithBackend(c, TestOptions(), &t));
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, test::FakeTableOptions(), &t));
   ASSERT_OK(t->Set("a", "w:x", 1, "v"));
   ASSERT_OK(t->Close());
   EXPECT_EQ(c->cells("t").size(), 1u) << "Close flushes";

@@ -22,24 +22,10 @@ namespace {
 
 using test::FakeCluster;
 
-Schema WordSchema() {
-  Schema s;
-  FamilyOptions f;
-  f.name = "w";
-  EXPECT_OK(s.AddFamily(f));
-  return s;
-}
+Schema WordSchema() { return test::FakeWordSchema(); }
 
 RemoteTableOptions TestOptions() {
-  RemoteTableOptions o;
-  o.table = "t";
-  o.lockd_address = "fake:1";
-  o.op_timeout_ms = 5000;
-  o.rpc_timeout_ms = 1000;
-  o.flush_interval_ms = 0;
-  o.write_buffer_bytes = 1 << 20;
-  o.initial_backoff_ms = 1;
-  o.max_backoff_ms = 20;
+  RemoteTableOptions o = test::FakeTableOptions();
   o.scan_page_cells = 10;
   return o;
 }

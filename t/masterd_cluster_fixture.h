@@ -207,13 +207,6 @@ class MasterdClusterTest : public ::testing::Test {
     return out;
   }
 
-  // Index of the tablet server with this address, -1 if none.
-  int TserverIndex(const std::string& address) {
-    for (int i = 0; i < cluster_->num_tablet_servers(); i++) {
-      if (cluster_->tablet_server(i)->address() == address) return i;
-    }
-    return -1;
-  }
 
   // Runs kdicli with the cluster's admin config; returns the exit code and
   // collects stdout+stderr.

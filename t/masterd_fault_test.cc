@@ -91,7 +91,7 @@ TEST_P(MasterdFaultTest, NextMasterConverges) {
     std::vector<TabletInfo> tablets;
     ASSERT_OK(admin_->ListTablets("t", &tablets));
     ASSERT_EQ(1u, tablets.size());
-    int victim = TserverIndex(tablets[0].meta.server);
+    int victim = cluster_->TabletServerIndex(tablets[0].meta.server);
     ASSERT_GE(victim, 0);
     ASSERT_NE(MetaServer(), tablets[0].meta.server) << "META and t share a server";
     ASSERT_OK(cluster_->tablet_server(victim)->Kill());

@@ -136,7 +136,7 @@ TEST_F(MasterdFenceTest, StoppedMasterPastItsLeaseDoesNotWriteAfterResume) {
   ASSERT_FALSE(victim_addr.empty());
   int64_t t0 = MonoMs();
   ASSERT_OK(cluster_->master(old_index)->Pause());
-  ASSERT_OK(cluster_->tablet_server(TserverIndex(victim_addr))->Kill());
+  ASSERT_OK(cluster_->tablet_server(cluster_->TabletServerIndex(victim_addr))->Kill());
   int64_t active_at = WaitActive(new_index, 30000);
   ASSERT_GT(active_at, 0) << "the standby never took over";
   printf("SIGSTOP of the active master: standby active after %lld ms (lease %lld ms)\n",

@@ -199,7 +199,7 @@ TEST_F(MasterdOpsTest, LocalDataServerGetsItsTabletsBack) {
     if (t.meta.server != meta_server) victim_addr = t.meta.server;
   }
   ASSERT_FALSE(victim_addr.empty()) << "every tablet is on META's server";
-  int victim = TserverIndex(victim_addr);
+  int victim = cluster_->TabletServerIndex(victim_addr);
   std::map<std::string, std::string> before;
   for (const auto& t : tablets) before[t.meta.id] = t.meta.server;
 

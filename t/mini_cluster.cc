@@ -296,6 +296,13 @@ void MiniCluster::DumpLogs(int lines) const {
   std::cerr << "---- end of daemon logs ----" << std::endl;
 }
 
+int MiniCluster::TabletServerIndex(const std::string& address) const {
+  for (size_t i = 0; i < tablet_servers_.size(); i++) {
+    if (tablet_servers_[i]->address() == address) return static_cast<int>(i);
+  }
+  return -1;
+}
+
 TlsFiles MiniCluster::Tls(const std::string& principal) const {
   return TlsFiles{ca_dir_ + "/ca.crt", ca_dir_ + "/" + principal + ".crt",
                   ca_dir_ + "/" + principal + ".key"};

@@ -153,6 +153,8 @@ class MiniCluster {
   ExternalDaemon* tablet_server(int i) { return tablet_servers_.at(i).get(); }
   int num_masters() const { return static_cast<int>(masters_.size()); }
   int num_tablet_servers() const { return static_cast<int>(tablet_servers_.size()); }
+  // Index of the tablet server listening on address, -1 if none.
+  int TabletServerIndex(const std::string& address) const;
 
   const std::string& lockd_address() const { return lockd_->address(); }
   const std::string& root() const { return dir_.path(); }

@@ -41,7 +41,6 @@ using client::TabletClient;
 using client::TabletRef;
 using test::MiniCluster;
 using test::MiniClusterOptions;
-using test::TlsFiles;
 
 LoadTabletRequest Load(const std::string& table, const std::string& id, const std::string& start,
                        const std::string& end, const std::string& schema) {

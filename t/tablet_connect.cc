@@ -23,4 +23,26 @@ std::unique_ptr<client::TabletClient> ConnectTabletd(const std::string& address,
       client::TabletClient::Options{address, ClientTlsContext(files), nullptr, timeout_ms});
 }
 
+Schema OneFamilySchema(const std::string& family) {
+  Schema s;
+  FamilyOptions f;
+  f.name = family;
+  Status st = s.AddFamily(f);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return s;
+}
+
+client::LoadTabletRequest LoadRequest(const std::string& table, const std::string& id,
+                                      const std::string& start, const std::string& end,
+                                      const Schema& schema) {
+  client::LoadTabletRequest r;
+  r.desc.tablet = {table, id};
+  r.desc.start_row = start;
+  r.desc.end_row = end;
+  r.desc.dir = "tables/" + table + "/" + id;
+  r.schema = schema;
+  r.create_if_missing = true;
+  return r;
+}
+
 }  // namespace kdi::test

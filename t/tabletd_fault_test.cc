@@ -37,21 +37,9 @@ using client::TabletClient;
 using client::TabletRef;
 using test::MiniCluster;
 using test::MiniClusterOptions;
-using test::TlsFiles;
 
 LoadTabletRequest Load(const std::string& id, const std::string& start, const std::string& end) {
-  LoadTabletRequest r;
-  r.desc.tablet = {"f", id};
-  r.desc.start_row = start;
-  r.desc.end_row = end;
-  r.desc.dir = "tables/f/" + id;
-  Schema s;
-  FamilyOptions fam;
-  fam.name = "c";
-  EXPECT_OK(s.AddFamily(fam));
-  r.schema = s;
-  r.create_if_missing = true;
-  return r;
+  return test::LoadRequest("f", id, start, end, test::OneFamilySchema("c"));
 }
 
 // Sets KDI_FAULT_FILE for the daemons this test starts; unsets it after.

@@ -65,14 +65,7 @@ Schema WordSchema() {
 
 LoadTabletRequest Load(const std::string& table, const std::string& id,
                        const std::string& start = "", const std::string& end = "") {
-  LoadTabletRequest r;
-  r.desc.tablet = {table, id};
-  r.desc.start_row = start;
-  r.desc.end_row = end;
-  r.desc.dir = "tables/" + table + "/" + id;
-  r.schema = WordSchema();
-  r.create_if_missing = true;
-  return r;
+  return test::LoadRequest(table, id, start, end, WordSchema());
 }
 
 std::vector<Cell> ScanAll(TabletClient* c, const TabletRef& t, uint32_t page_cells = 4096) {
