@@ -175,10 +175,14 @@ void TableService::HandleScanPage(std::string body, rpc::ResponderPtr r) {
   storage::ScanPageResult page;
   s = use.tablet()->ScanPage(req.predicate, req.resume_token, limits, &page);
   if (!s.ok()) return r->Reply(s.CloneAndPrepend("scanning " + req.tablet.ToString()));
+  ReplyWithPage(&page, r);
+}
+
+void TableService::ReplyWithPage(storage::ScanPageResult* page, const rpc::ResponderPtr& r) {
   client::ScanPageReply reply;
-  reply.cells = std::move(page.cells);
-  reply.resume_token = std::move(page.resume_token);
-  reply.done = page.done;
+  reply.cells = std::move(page->cells);
+  reply.resume_token = std::move(page->resume_token);
+  reply.done = page->done;
   std::string out;
   client::EncodeScanPageReply(reply, &out);
   r->Reply(Status::OK(), std::move(out));
@@ -215,13 +219,7 @@ bool TableService::TryScanPageInline(const std::string& body, const rpc::Respond
     r->Reply(s.CloneAndPrepend("scanning " + req.tablet.ToString()));
     return true;
   }
-  client::ScanPageReply reply;
-  reply.cells = std::move(page.cells);
-  reply.resume_token = std::move(page.resume_token);
-  reply.done = page.done;
-  std::string out;
-  client::EncodeScanPageReply(reply, &out);
-  r->Reply(Status::OK(), std::move(out));
+  ReplyWithPage(&page, r);
   return true;
 }
 

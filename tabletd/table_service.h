@@ -56,6 +56,8 @@ class TableService {
   // page); false (nothing replied) when the request is not one or a lock of
   // the tablet is held, and HandleScanPage then runs on a worker.
   bool TryScanPageInline(const std::string& body, const rpc::ResponderPtr& r);
+  // Encodes a page (moved out of *page) and replies OK with it.
+  static void ReplyWithPage(storage::ScanPageResult* page, const rpc::ResponderPtr& r);
   void HandleGetRowRevision(std::string body, rpc::ResponderPtr r);
 
   const TabletdConfig& config_;
