@@ -53,7 +53,7 @@ int TabletdMain(int argc, char** argv) {
              "copying)")
       .Alias("shared-data");
   AddDaemonClusterOptions(o, "tabletd", /*with_lockd_address=*/true);
-  o->AddInt("tabletd_cache_mb", 256, 1, 1 << 20,
+  o->AddInt("tabletd_cache_mb", 1024, 1, 1 << 20,
             "server-wide Berkeley DB cache budget in MiB, shared among the tablets")
       .Alias("cache-mb");
   o->AddInt("tabletd_split_size_mb", 256, 1, 1 << 24,

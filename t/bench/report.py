@@ -126,8 +126,8 @@ if any(text(n + ".cmd") for n in t2_names):
 w("```")
 w("")
 w("`usertable` is the cluster table (created by the first command with `--create`);")
-w("the baseline is `local:$WORK/baseline` (Berkeley DB cache 64 MiB; a tablet in tabletd gets")
-w("at most a quarter of tabletd_cache_mb for its whole environment, 64 MiB with the default).")
+w("the baseline is `local:$WORK/baseline` (Berkeley DB cache 192 MiB; a tablet in tabletd gets")
+w("at most a quarter of tabletd_cache_mb for its whole environment: 256 MiB with the default budget of 1024 MiB, whose cache is the baseline's 192 MiB).")
 w("")
 
 # ---- summary table ----
@@ -260,7 +260,7 @@ for line in text("mem_status.txt").splitlines():
         mem[parts[0]] = parts[1]
 mem_records = docs["mem"]["records"] if docs["mem"] else 0
 if "VmRSS" in mem:
-    cache_mb = int(mem.get("cache_mb", "256"))
+    cache_mb = int(mem.get("cache_mb", "1024"))
     rss_mb = int(mem["VmRSS"]) / 1024
     hwm_mb = int(mem.get("VmHWM", mem["VmRSS"])) / 1024
     limit = cache_mb + 64

@@ -97,7 +97,7 @@ bench syncwrite --target usertable --baseline "$base" --workload syncwrite $comm
 
 # tabletd RSS with MEM_RECORDS records loaded (target: RSS <= cache + 64 MiB).
 # The cache is the tabletd's configured budget (local-cluster starts it with
-# the default, 256 MiB, unless its flags say otherwise).
+# the default, 1024 MiB, unless its flags say otherwise).
 # A split copies the parent's cells into its children and blocks the tablet's
 # writes meanwhile (tens of seconds for a 256 MiB tablet on a busy 2-core
 # machine), longer than the client's default 30 s deadline: this run allows
@@ -109,7 +109,7 @@ if [ "$MEM_RECORDS" -gt 0 ]; then
   pid=$(cat "$cluster/run/tabletd-0.pid")
   cache=$(tr '\0' '\n' < "/proc/$pid/cmdline" | sed -n 's/^--\(tabletd_cache_mb\|cache-mb\)=//p' | tail -1)
   grep -E '^Vm(RSS|HWM)' "/proc/$pid/status" > "$results/mem_status.txt"
-  echo "cache_mb ${cache:-256}" >> "$results/mem_status.txt"
+  echo "cache_mb ${cache:-1024}" >> "$results/mem_status.txt"
   "$kdicli" tablets memtable > "$results/mem_tablets.txt" 2>&1 || true
 fi
 "$kdicli" local-cluster stop "$cluster" > /dev/null 2>&1 || true
