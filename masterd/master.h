@@ -113,7 +113,10 @@ class Master {
   Status ReconcileOnce();
   Status ReconcileTablet(meta::TabletMeta t);
   Status Assign(meta::TabletMeta t, const std::string& server);
-  std::string PickServer(const std::string& exclude = "") const;
+  // The live server for a new assignment of a tablet of `table` (empty: META):
+  // the one with the fewest tablets of that table, then the fewest tablets in
+  // all (META's own tablet counts), then the lowest address; "" if none is live.
+  std::string PickServer(const std::string& table = "") const;
   Status FinishSplit(const meta::TabletMeta& parent, const std::string& left_dir,
                      const std::string& right_dir);
   Status LoadSchema(const std::string& table, Schema* schema, bool* exists);

@@ -83,7 +83,7 @@ Status Master::CreateTable(const meta::CreateTableRequest& req, meta::TableInfo*
                            << " tablets, schema \"" << req.schema.ToString() << "\"";
   // 3. Assign now (the control loop would do it too, a moment later).
   for (const TabletMeta& t : tablets) {
-    std::string target = PickServer();
+    std::string target = PickServer(t.table);
     if (target.empty()) break;
     RETURN_NOT_OK(Assign(*meta_.Find(t.table, t.id), target));
   }
@@ -132,7 +132,7 @@ Status Master::FinishDelete(const std::string& table) {
         can_load_elsewhere && servers_.IsShared(t.server)) {
       // Its data sits unserved in the shared root: have a live server open and
       // destroy it.
-      std::string target = PickServer();
+      std::string target = PickServer(t.table);
       client::LoadTabletRequest r;
       r.desc.tablet = ref;
       r.desc.start_row = t.start_row;

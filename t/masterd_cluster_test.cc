@@ -1,6 +1,6 @@
 // masterd against real daemons (t/mini_cluster): 1 lockd, 2 masterd, 3 tabletd
-// on loopback. Covers table creation with initial splits (tablets spread over
-// the servers, fsck clean, lockd's tablet locks agree, delete) and bad input
+// on loopback. Covers table creation with initial splits (each table's tablets
+// spread evenly over the servers, fsck clean, lockd's tablet locks agree, delete) and bad input
 // (duplicate/unknown table, bad names and split rows, removing a family with
 // data without force, client-role principals writing).
 #include <algorithm>
@@ -23,8 +23,10 @@ TEST_F(MasterdClusterTest, CreateTableSpreadsTabletsAndFsckPasses) {
     EXPECT_EQ(TabletState::kAssigned, t.meta.state) << t.meta.DebugString();
     per_server[t.meta.server]++;
   }
+  // Each table is spread evenly first (2 of its 6 tablets per server), whichever
+  // server also holds META.
   EXPECT_EQ(3u, per_server.size()) << "tablets should be spread over the three servers";
-  for (const auto& [s, n] : per_server) EXPECT_GE(n, 1) << s;
+  for (const auto& [s, n] : per_server) EXPECT_EQ(2, n) << s;
   // lockd agrees with META.
   auto holders = LockHolders("web");
   for (const auto& t : tablets) EXPECT_EQ(t.meta.server, holders[t.meta.id]) << t.meta.id;
@@ -52,6 +54,11 @@ TEST_F(MasterdClusterTest, CreateTableSpreadsTabletsAndFsckPasses) {
   EXPECT_EQ("web\nweb3\n", out);
   EXPECT_EQ(0, Kdicli("tablets web3", &out)) << out;
   EXPECT_EQ(4, std::count(out.begin(), out.end(), '\n')) << out;  // header + 3 tablets
+  std::vector<TabletInfo> web3;
+  ASSERT_OK(admin_->ListTablets("web3", &web3));
+  std::map<std::string, int> web3_per_server;
+  for (const auto& t : web3) web3_per_server[t.meta.server]++;
+  EXPECT_EQ(3u, web3_per_server.size()) << "a new table's 3 tablets go one to each server";
   EXPECT_EQ(0, Kdicli("servers", &out)) << out;
   EXPECT_EQ(1, Kdicli("create web3 --family cf", &out)) << out;
   EXPECT_NE(std::string::npos, out.find("already exists")) << out;

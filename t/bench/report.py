@@ -318,7 +318,8 @@ if any(docs[n] for n in t2_names):
         servers = {l.split()[4] for l in tab.splitlines()[1:] if len(l.split()) > 4}
         w("")
         w(f"Tablets of the table on the 2-tabletd cluster ({len(servers)} server(s) used; "
-          f"run.sh waited {waited or '?'} s for the master's balancer before loading):")
+          f"the master places each new tablet on the server with the fewest of that table; "
+          f"run.sh waited {waited or '?'} s for both servers to serve it before loading):")
         w("")
         w("```")
         w(tab)

@@ -120,9 +120,16 @@ if [ "$TWO_TABLETD" = 1 ]; then
   "$kdicli" local-cluster start "$cluster2" --tabletd 2 --masterd 1 > "$results/start2.txt" 2>&1 ||
     { cat "$results/start2.txt" >&2; exit 1; }
   export KDI_CONF="$cluster2/kdi.conf"
-  # Create the table with 4 tablets (the master assigns each new tablet to the
-  # server with the fewest, and the root and META tablets are on one of them),
-  # then give the balancer (one move per 10 s) up to 20 s to use both servers.
+  # Wait until both tabletds are registered, then create the table with 4
+  # tablets: the master gives each new tablet to the server with the fewest
+  # tablets of that table (2 each).
+  i=0
+  while [ $i -lt 50 ]; do
+    live=$("$kdicli" servers 2>/dev/null | awk 'NR > 1 && $2 == "yes"' | wc -l)
+    [ "$live" -ge 2 ] && break
+    sleep 0.2
+    i=$((i + 1))
+  done
   "$kdicli" bench --target usertable --create --splits 3 --workload syncwrite --ops 1 --records 1 \
     > "$results/t2_create.txt" 2>&1 || { cat "$results/t2_create.txt" >&2; exit 1; }
   i=0
