@@ -6,12 +6,10 @@
 // happens on the loop thread, except the fields said to be thread-safe.
 #include "lib/rpc/channel.h"
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <linux/futex.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -26,6 +24,7 @@
 #include "lib/rpc/client_loop.h"
 #include "lib/rpc/event_util.h"
 #include "lib/rpc/message_types.h"
+#include "lib/rpc/tls_stream.h"
 #include "lib/util/coding.h"
 #include "lib/util/log.h"
 
@@ -78,7 +77,7 @@ class CallDone {
 
 }  // namespace
 
-class Channel::Impl : public std::enable_shared_from_this<Impl> {
+class Channel::Impl : public std::enable_shared_from_this<Impl>, private TlsStream::Callbacks {
  public:
   explicit Impl(ChannelOptions opts);
   ~Impl();
@@ -116,18 +115,24 @@ class Channel::Impl : public std::enable_shared_from_this<Impl> {
     kReady,       // handshake done, server identity checked
   };
 
-  static void ReadCb(bufferevent* bev, void* arg);
-  static void EventCb(bufferevent* bev, short what, void* arg);
+  // TlsStream::Callbacks (loop thread).
+  void OnTlsConnected() override;
+  void OnTlsInput() override;
+  void OnTlsDrained() override {}
+  void OnTlsError(const TlsStreamError& e) override;
   static void TimerCb(evutil_socket_t, short, void* arg);
   static void CallTimeoutCb(evutil_socket_t, short, void* arg);
 
   void Start(CallPtr call);
   void MaybeConnect();
   void Connect();
-  void OnConnected();
-  void OnRead(bufferevent* bev);
-  // Reads the body of header_ (complete in the input buffer) as a reply.
-  Status ReadReply(evbuffer* in, Status* remote, std::string* payload);
+  void OnRead();
+  // Reads the body of header_ (complete in the input) as a reply.
+  Status ReadReply(Status* remote, std::string* payload);
+  // Asks the loop to flush the output once the posted closures have run (so
+  // the requests of one pass share TLS records and write(2) calls).
+  void ScheduleFlush();
+  void FlushOutput();
   void Complete(uint32_t id, Status status, std::string reply);
   void TimeOut(Call* call);
   // Closes the connection and fails every call with status. A failed
@@ -143,7 +148,8 @@ class Channel::Impl : public std::enable_shared_from_this<Impl> {
 
   // Loop thread only:
   State state_ = State::kIdle;
-  bufferevent* bev_ = nullptr;
+  std::unique_ptr<TlsStream> stream_;
+  bool flush_scheduled_ = false;
   event* timer_ = nullptr;  // connect timeout or backoff
   std::unordered_map<uint32_t, CallPtr> calls_;
   std::deque<uint32_t> waiting_;  // ids to write once connected, in order
@@ -212,7 +218,8 @@ void Channel::Impl::Start(CallPtr call) {
   calls_[call->id] = call;
   if (state_ == State::kReady) {
     call->written = true;
-    AddFrame(bufferevent_get_output(bev_), std::move(call->frame));
+    stream_->Write(std::move(call->frame));
+    ScheduleFlush();
     return;
   }
   waiting_.push_back(call->id);
@@ -260,76 +267,63 @@ void Channel::Impl::Connect() {
     Disconnect(s, true);
     return;
   }
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    Disconnect(ErrnoToStatus("socket for " + opts_.address, errno), true);
+    return;
+  }
+  SetNoDelay(fd);
   SSL* ssl = SSL_new(opts_.tls->ctx());
   if (ssl == nullptr) {
+    close(fd);
     Disconnect(Status::Internal("SSL_new: " + OpenSslErrorString()), true);
     return;
   }
-  bev_ = bufferevent_openssl_socket_new(loop()->base(), -1, ssl, BUFFEREVENT_SSL_CONNECTING,
-                                        BEV_OPT_CLOSE_ON_FREE);
-  if (bev_ == nullptr) {
-    SSL_free(ssl);
-    Disconnect(Status::Internal("bufferevent_openssl_socket_new failed"), true);
-    return;
-  }
-  TuneBufferevent(bev_);
-  bufferevent_setcb(bev_, &Impl::ReadCb, nullptr, &Impl::EventCb, this);
-  bufferevent_enable(bev_, EV_READ | EV_WRITE);
+  stream_.reset(new TlsStream(loop()->base(), fd, ssl, this));
   KDI_LOG(DEBUG, "rpc") << "channel to " << opts_.address << ": connecting";
   state_ = State::kConnecting;
   reading_body_ = false;
   got_frame_on_conn_ = false;
   timeval tv = MsToTimeval(opts_.connect_timeout_ms);
   evtimer_add(timer_, &tv);
-  if (bufferevent_socket_connect(bev_, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
-    int e = EVUTIL_SOCKET_ERROR();
+  if (!stream_->StartConnect(reinterpret_cast<sockaddr*>(&ss), len)) {
     Disconnect(Status::NetworkError("connecting to " + opts_.address + ": " +
-                                    evutil_socket_error_to_string(e)),
+                                    stream_->error().text),
                true);
   }
 }
 
-void Channel::Impl::EventCb(bufferevent* bev, short what, void* arg) {
-  Impl* self = static_cast<Impl*>(arg);
-  auto keep = self->shared_from_this();  // a callback may drop the last Channel
-  if (bev != self->bev_) return;
-  if (what & BEV_EVENT_CONNECTED) {
-    self->OnConnected();
-    return;
-  }
-  if (!(what & (BEV_EVENT_ERROR | BEV_EVENT_EOF))) return;
-  bool tls = false;
-  std::string why = BevErrorText(bev, what, &tls);
-  const std::string& addr = self->opts_.address;
-  if (self->state_ == State::kConnecting) {
+void Channel::Impl::OnTlsError(const TlsStreamError& e) {
+  auto keep = shared_from_this();  // a callback may drop the last Channel
+  const std::string& why = e.text;
+  const std::string& addr = opts_.address;
+  if (state_ == State::kConnecting) {
     if (IsCertificateRefusal(why)) {
-      self->Disconnect(Status::PermissionDenied("TLS handshake with " + addr + " failed: " + why),
-                       true);
-    } else if (tls) {
-      self->Disconnect(Status::NetworkError("TLS handshake with " + addr + " failed: " + why),
-                       true);
+      Disconnect(Status::PermissionDenied("TLS handshake with " + addr + " failed: " + why), true);
+    } else if (e.tls) {
+      Disconnect(Status::NetworkError("TLS handshake with " + addr + " failed: " + why), true);
     } else {
-      self->Disconnect(Status::NetworkError("connecting to " + addr + ": " + why), true);
+      Disconnect(Status::NetworkError("connecting to " + addr + ": " + why), true);
     }
     return;
   }
   // With TLS 1.3 the server checks our certificate after our side of the
   // handshake is done: its refusal arrives as an alert on the first read.
-  if (!self->got_frame_on_conn_ && IsCertificateRefusal(why)) {
-    self->Disconnect(Status::PermissionDenied("TLS handshake with " + addr +
-                                              " failed: the server refused our certificate: " +
-                                              why),
-                     true);
+  if (!got_frame_on_conn_ && IsCertificateRefusal(why)) {
+    Disconnect(Status::PermissionDenied("TLS handshake with " + addr +
+                                        " failed: the server refused our certificate: " + why),
+               true);
     return;
   }
-  self->Disconnect(Status::NetworkError("connection to " + addr + " lost: " + why), false);
+  Disconnect(Status::NetworkError("connection to " + addr + " lost: " + why), false);
 }
 
-void Channel::Impl::OnConnected() {
+void Channel::Impl::OnTlsConnected() {
   if (state_ != State::kConnecting) return;
+  auto keep = shared_from_this();
   event_del(timer_);
   PeerIdentity id;
-  Status s = TlsContext::PeerFromSsl(bufferevent_openssl_get_ssl(bev_), &id);
+  Status s = TlsContext::PeerFromSsl(stream_->ssl(), &id);
   if (s.ok() && opts_.require_server_role && id.role != Role::kServer) {
     s = Status::PermissionDenied("the peer's certificate ('" + id.principal + "', role " +
                                  RoleName(id.role) + ") is not a server certificate");
@@ -345,7 +339,6 @@ void Channel::Impl::OnConnected() {
                true);
     return;
   }
-  SetNoDelay(bufferevent_getfd(bev_));
   id.address = opts_.address;
   {
     std::lock_guard<std::mutex> l(identity_mu_);
@@ -357,33 +350,50 @@ void Channel::Impl::OnConnected() {
   backoff_ms_ = opts_.reconnect_backoff_initial_ms;
   next_attempt_ms_ = 0;
   last_error_ = Status::OK();
-  evbuffer* out = bufferevent_get_output(bev_);
   for (uint32_t call_id : waiting_) {
     auto it = calls_.find(call_id);
     if (it == calls_.end() || it->second->written) continue;  // timed out meanwhile
     it->second->written = true;
-    AddFrame(out, std::move(it->second->frame));
+    stream_->Write(std::move(it->second->frame));
   }
   waiting_.clear();
+  FlushOutput();
 }
 
-void Channel::Impl::ReadCb(bufferevent* bev, void* arg) {
-  Impl* self = static_cast<Impl*>(arg);
-  auto keep = self->shared_from_this();
+void Channel::Impl::ScheduleFlush() {
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  loop()->RunAfterTasks([self = shared_from_this()] { self->FlushOutput(); });
+}
+
+void Channel::Impl::FlushOutput() {
+  flush_scheduled_ = false;
+  if (state_ != State::kReady || stream_ == nullptr) return;
+  if (!stream_->Flush()) {
+    Disconnect(Status::NetworkError("connection to " + opts_.address +
+                                    " lost: " + stream_->error().text),
+               false);
+  }
+}
+
+void Channel::Impl::OnTlsInput() {
+  auto keep = shared_from_this();
   // The callers woken by these replies post their next calls at once: they
   // need no eventfd write, the loop runs them after this iteration.
-  self->loop()->NoteAwake();
-  self->OnRead(bev);
+  loop()->NoteAwake();
+  OnRead();
 }
 
-void Channel::Impl::OnRead(bufferevent* bev) {
-  evbuffer* in = bufferevent_get_input(bev);
-  while (bev == bev_) {
+void Channel::Impl::OnRead() {
+  // A completion may destroy the channel's last handle (and so the stream);
+  // compare, never dereference, the stream it had.
+  TlsStream* const stream = stream_.get();
+  while (stream != nullptr && stream_.get() == stream) {
+    std::string_view in = stream->input();
     if (!reading_body_) {
-      if (evbuffer_get_length(in) < kFrameHeaderSize) return;
-      char hdr[kFrameHeaderSize];
-      evbuffer_remove(in, hdr, sizeof(hdr));
-      Status s = DecodeFrameHeader(hdr, opts_.max_body_bytes, &header_);
+      if (in.size() < kFrameHeaderSize) return;
+      Status s = DecodeFrameHeader(in.data(), opts_.max_body_bytes, &header_);
+      stream->Consume(kFrameHeaderSize);
       if (s.ok() && !header_.is_reply() && header_.type != kMsgServerError) {
         s = Status::ProtocolError("the server sent a request frame");
       }
@@ -392,14 +402,15 @@ void Channel::Impl::OnRead(bufferevent* bev) {
         return;
       }
       reading_body_ = true;
+      in = stream->input();
     }
-    if (evbuffer_get_length(in) < header_.body_length) return;
+    if (in.size() < header_.body_length) return;
     reading_body_ = false;
     got_frame_on_conn_ = true;
     if (header_.type == kMsgServerError && header_.request_id == 0) {
       Status remote;
       std::string ignored;
-      Status s = ReadReply(in, &remote, &ignored);
+      Status s = ReadReply(&remote, &ignored);
       if (!s.ok()) remote = s;
       Disconnect(remote.CloneAndPrepend("server " + opts_.address + " closed the connection"),
                  false);
@@ -407,12 +418,12 @@ void Channel::Impl::OnRead(bufferevent* bev) {
     }
     if (calls_.find(header_.request_id) == calls_.end()) {
       // A late reply to a call that timed out: dropped.
-      evbuffer_drain(in, header_.body_length);
+      stream->Consume(header_.body_length);
       continue;
     }
     Status remote;
     std::string payload;
-    Status s = ReadReply(in, &remote, &payload);
+    Status s = ReadReply(&remote, &payload);
     if (!s.ok()) {
       Disconnect(s.CloneAndPrepend("bad reply from " + opts_.address), false);
       return;
@@ -421,30 +432,23 @@ void Channel::Impl::OnRead(bufferevent* bev) {
   }
 }
 
-Status Channel::Impl::ReadReply(evbuffer* in, Status* remote, std::string* payload) {
+Status Channel::Impl::ReadReply(Status* remote, std::string* payload) {
   const uint32_t len = header_.body_length;
+  std::string_view raw = stream_->input().substr(0, len);
   if (!(header_.flags & kFlagCompressed)) {
-    // Decode the status from a peek at the front, then move the payload out of
-    // the buffer straight into its string: one copy.
-    char prefix[64];
-    size_t n = std::min<size_t>(len, sizeof(prefix));
-    evbuffer_copyout(in, prefix, n);
-    Decoder d(std::string_view(prefix, n));
-    uint32_t code;
-    std::string_view msg;
-    if (d.GetVarint32(&code) && d.GetLengthPrefixed(&msg)) {
-      size_t used = n - d.rest().size();
-      *remote = Status::FromCode(static_cast<int>(code), msg);
-      evbuffer_drain(in, used);
-      payload->resize(len - used);
-      if (len > used) evbuffer_remove(in, payload->data(), payload->size());
-      return Status::OK();
+    // Decode the status in place, then copy the payload once, straight into
+    // the caller's string.
+    Status s = DecodeReplyBody(raw, remote, &raw);
+    if (s.ok()) {
+      payload->assign(raw.data(), raw.size());
+      stream_->Consume(len);
     }
+    return s;
   }
-  std::string raw(len, '\0');
-  if (len > 0) evbuffer_remove(in, raw.data(), len);
   std::string body;
-  RETURN_NOT_OK(DecodeFrameBody(header_, raw, opts_.max_body_bytes, &body));
+  Status s = DecodeFrameBody(header_, raw, opts_.max_body_bytes, &body);
+  stream_->Consume(len);
+  RETURN_NOT_OK(s);
   std::string_view rest;
   RETURN_NOT_OK(DecodeReplyBody(body, remote, &rest));
   payload->assign(rest.data(), rest.size());
@@ -483,10 +487,7 @@ void Channel::Impl::Disconnect(const Status& status, bool attempt_failed) {
   KDI_LOG(DEBUG, "rpc") << "channel to " << opts_.address << ": disconnect ("
                         << (attempt_failed ? "attempt failed" : "connection ended")
                         << "): " << status.ToString() << "; " << calls_.size() << " calls failed";
-  if (bev_ != nullptr) {
-    bufferevent_free(bev_);
-    bev_ = nullptr;
-  }
+  stream_.reset();  // closes the socket (inside a stream callback too)
   if (timer_ != nullptr) event_del(timer_);
   state_ = State::kIdle;
   reading_body_ = false;

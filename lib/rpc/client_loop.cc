@@ -28,9 +28,7 @@ void ClientLoop::Impl::Start(std::shared_ptr<Impl> self) {
   // thread_id_ is set below.
   thread_ = std::thread([self] {
     self->Run();
-    // Let the deferred finalizers of freed bufferevents run (they close the
-    // sockets) before the base goes.
-    for (int i = 0; i < 4; i++) event_base_loop(self->base_, EVLOOP_NONBLOCK);
+    self->after_tasks_.clear();
   });
   thread_id_ = thread_.get_id();
 }
@@ -63,6 +61,16 @@ bool ClientLoop::Impl::RunTasks() {
     fn = nullptr;
   }
   batch_.clear();
+  // Flushes last: everything the closures (and the callbacks of the event
+  // pass before them) wrote leaves now, in one write per connection.
+  while (!after_tasks_.empty()) {
+    after_batch_.swap(after_tasks_);
+    for (auto& fn : after_batch_) {
+      fn();
+      fn = nullptr;
+    }
+    after_batch_.clear();
+  }
   return true;
 }
 

@@ -9,15 +9,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <event2/util.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include <cerrno>
 #include <cstring>
@@ -88,78 +82,12 @@ std::string SockaddrToString(const sockaddr* sa) {
   return "?";
 }
 
-std::string BevErrorText(bufferevent* bev, short what, bool* tls_error) {
-  int sock_err = EVUTIL_SOCKET_ERROR();
-  std::string out;
-  bool verify_failed = false;
-  unsigned long e;
-  auto add = [&](unsigned long err) {
-    if (err < 256) {
-      // libevent also queues the SSL_get_error() code itself; only a syscall
-      // error says something (errno).
-      if (err == SSL_ERROR_SYSCALL && sock_err != 0) {
-        std::string text = evutil_socket_error_to_string(sock_err);
-        if (out.find(text) == std::string::npos) out += (out.empty() ? "" : "; ") + text;
-      }
-      return;
-    }
-    const char* reason = ERR_reason_error_string(err);
-    char buf[256];
-    if (reason == nullptr) {
-      ERR_error_string_n(err, buf, sizeof(buf));
-      reason = buf;
-    }
-    if (ERR_GET_REASON(err) == SSL_R_CERTIFICATE_VERIFY_FAILED) verify_failed = true;
-    if (out.find(reason) != std::string::npos) return;
-    if (!out.empty()) out += "; ";
-    out += reason;
-  };
-  while ((e = bufferevent_get_openssl_error(bev)) != 0) add(e);
-  while ((e = ERR_get_error()) != 0) add(e);
-  SSL* ssl = bufferevent_openssl_get_ssl(bev);
-  if (ssl != nullptr && verify_failed) {
-    long v = SSL_get_verify_result(ssl);
-    if (v != X509_V_OK) out += std::string(" (") + X509_verify_cert_error_string(v) + ")";
-  }
-  if (tls_error != nullptr) *tls_error = !out.empty();
-  if (out.empty()) {
-    if (what & BEV_EVENT_EOF) {
-      out = "connection closed by peer";
-    } else if (what & BEV_EVENT_TIMEOUT) {
-      out = "timed out";
-    } else if (sock_err != 0) {
-      out = evutil_socket_error_to_string(sock_err);
-    } else {
-      out = "connection closed by peer";
-    }
-  }
-  return out;
-}
-
 bool IsCertificateRefusal(const std::string& text) {
   if (text.find("certificate verify failed") != std::string::npos) return true;
   if (text.find("alert") == std::string::npos) return false;
   return text.find("certificate") != std::string::npos ||
          text.find("unknown ca") != std::string::npos ||
          text.find("access denied") != std::string::npos;
-}
-
-void AddFrame(evbuffer* out, std::string&& frame) {
-  constexpr size_t kByReference = 64 * 1024;
-  if (frame.size() < kByReference) {
-    evbuffer_add(out, frame.data(), frame.size());
-    return;
-  }
-  auto* owned = new std::string(std::move(frame));
-  evbuffer_add_reference(
-      out, owned->data(), owned->size(),
-      [](const void*, size_t, void* arg) { delete static_cast<std::string*>(arg); }, owned);
-}
-
-void TuneBufferevent(bufferevent* bev) {
-  bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-  bufferevent_set_max_single_read(bev, 256 * 1024);
-  bufferevent_set_max_single_write(bev, 256 * 1024);
 }
 
 void SetNoDelay(int fd) {

@@ -1,8 +1,8 @@
 // Small helpers shared by the RPC server and client around libevent and
-// sockets: one-time process setup, address parsing and formatting, and the text
-// of a bufferevent_openssl error.
+// sockets: one-time process setup, address parsing and formatting, the
+// classification of TLS error texts, and the loop wakeup.
 //
-// Thread-safe; BevErrorText must run on the thread that owns the bufferevent.
+// Thread-safe except where a class says otherwise.
 #ifndef KDI_LIB_RPC_EVENT_UTIL_H_
 #define KDI_LIB_RPC_EVENT_UTIL_H_
 
@@ -12,8 +12,6 @@
 
 #include "kdi/status.h"
 
-struct bufferevent;
-struct evbuffer;
 struct event;
 struct event_base;
 
@@ -31,23 +29,9 @@ Status ParseHostPort(const std::string& address, sockaddr_storage* out, socklen_
 // "127.0.0.1:1234" / "[::1]:1234".
 std::string SockaddrToString(const sockaddr* sa);
 
-// Text of the failure that made a bufferevent report BEV_EVENT_ERROR/EOF:
-// OpenSSL's reasons (drained from the bufferevent), the peer's TLS alert, or the
-// socket error. *tls_error (if given) says whether OpenSSL reported anything.
-std::string BevErrorText(bufferevent* bev, short what, bool* tls_error = nullptr);
-
 // True if an error text is a TLS alert or local verification failure about a
 // certificate (the peer refused ours, or we refused theirs).
 bool IsCertificateRefusal(const std::string& text);
-
-// Moves a complete frame into an output buffer: large frames are handed over
-// by reference (no copy; the string is freed when written), small ones copied.
-void AddFrame(evbuffer* out, std::string&& frame);
-
-// Settings every KDI bufferevent_openssl gets: dirty shutdown allowed (a peer
-// that just closes is an end of stream) and larger single reads and writes than
-// libevent's 16 KiB, so a big body takes fewer loop iterations.
-void TuneBufferevent(bufferevent* bev);
 
 // Sets TCP_NODELAY (request/response traffic must not wait for Nagle).
 void SetNoDelay(int fd);

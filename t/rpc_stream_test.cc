@@ -1,0 +1,222 @@
+// The RPC server and channel over their own TLS streams: a client that stops
+// reading its replies (the server stops taking its requests: bounded reply
+// memory), peers that close in the middle of a frame (both directions), and
+// many small pipelined calls answered in order.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "lib/rpc/message_types.h"
+#include "lib/util/coding.h"
+#include "t/rpc_fixture.h"
+
+namespace kdi::rpc {
+namespace {
+
+constexpr uint16_t kBig = 950;  // loop handler: replies with kBigReply bytes
+
+// A blocking TLS client made with raw OpenSSL, to misbehave as no Channel does.
+class RawClient {
+ public:
+  RawClient(const TlsOptions& o, int port) {
+    ctx_ = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_load_verify_locations(ctx_, o.ca_file.c_str(), nullptr);
+    SSL_CTX_use_certificate_chain_file(ctx_, o.cert_file.c_str());
+    SSL_CTX_use_PrivateKey_file(ctx_, o.key_file.c_str(), SSL_FILETYPE_PEM);
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval tv{5, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return;
+    ssl_ = SSL_new(ctx_);
+    SSL_set_fd(ssl_, fd_);
+    ok_ = SSL_connect(ssl_) == 1;
+  }
+  ~RawClient() {
+    if (ssl_) SSL_free(ssl_);
+    if (fd_ >= 0) close(fd_);
+    SSL_CTX_free(ctx_);
+  }
+  bool ok() const { return ok_; }
+  bool Send(const std::string& bytes) {
+    return SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size())) ==
+           static_cast<int>(bytes.size());
+  }
+  // Reads and discards up to n bytes; returns how many came.
+  size_t Drain(size_t n) {
+    std::vector<char> buf(256 * 1024);
+    size_t got = 0;
+    while (got < n) {
+      int r = SSL_read(ssl_, buf.data(), static_cast<int>(std::min(buf.size(), n - got)));
+      if (r <= 0) break;
+      got += r;
+    }
+    return got;
+  }
+  void CloseSocket() {
+    close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  SSL_CTX* ctx_ = nullptr;
+  SSL* ssl_ = nullptr;
+  int fd_ = -1;
+  bool ok_ = false;
+};
+
+std::string RequestFrame(uint16_t type, uint32_t id, std::string_view body) {
+  FrameHeader h;
+  h.type = type;
+  h.request_id = id;
+  std::string f;
+  AppendFrame(h, body, &f);
+  return f;
+}
+
+TEST_F(RpcTest, ClientThatStopsReadingIsStoppedBeforeItsRepliesPassTheBacklogLimit) {
+  constexpr size_t kBigReply = 512 * 1024;
+  ServerOptions so;
+  so.tls = certs_.ServerTls();
+  so.compress_replies = false;  // the replies must weigh what they say
+  server_ = std::make_unique<Server>(so);
+  RegisterTestService(server_.get());
+  std::atomic<int> calls{0};
+  server_->Register(
+      kBig,
+      [&](std::string, ResponderPtr r) {
+        calls++;
+        r->Reply(Status::OK(), std::string(kBigReply, 'b'));
+      },
+      Dispatch::kLoop);
+  ASSERT_OK(server_->Start());
+  RawClient raw(certs_.Options("client"), server_->port());
+  ASSERT_TRUE(raw.ok());
+  constexpr int kN = 200;  // 100 MiB of replies asked for, all requests in one write
+  std::string burst;
+  for (int i = 1; i <= kN; i++) burst += RequestFrame(kBig, i, "");
+  ASSERT_TRUE(raw.Send(burst));
+  // Wait until the handler count settles (a loaded host may be slow).
+  int taken = 0;
+  for (int i = 0; i < 50; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    int now = calls.load();
+    if (now > 0 && now == taken) break;
+    taken = now;
+  }
+  // 64 MiB of replies are 128 of them; the server stops reading right there.
+  EXPECT_GE(taken, 100);
+  EXPECT_LE(taken, 140) << "the server kept taking requests while replies piled up";
+  // Another client is served meanwhile.
+  auto ch = NewChannel();
+  std::string reply;
+  ASSERT_OK(ch->Call(kEcho, "other", &reply, 5000));
+  EXPECT_EQ(reply, "other");
+  // Reading the replies lets the rest in; every reply arrives.
+  size_t want = kN * (kBigReply + kFrameHeaderSize + 2);  // status OK: code 0, empty message
+  EXPECT_EQ(raw.Drain(want), want);
+  EXPECT_EQ(calls.load(), kN);
+}
+
+TEST_F(RpcTest, ClientClosingMidFrameLeavesTheServerServing) {
+  StartServer();
+  {
+    RawClient raw(certs_.Options("client"), server_->port());
+    ASSERT_TRUE(raw.ok());
+    std::string f = RequestFrame(kEcho, 1, std::string(100, 'x'));
+    ASSERT_TRUE(raw.Send(f.substr(0, kFrameHeaderSize + 10)));  // header + 10 of 100
+    raw.CloseSocket();
+  }
+  auto ch = NewChannel();
+  std::string reply;
+  for (int i = 0; i < 3; i++) {
+    ASSERT_OK(ch->Call(kEcho, "still here", &reply, 5000));
+    EXPECT_EQ(reply, "still here");
+  }
+}
+
+// A server made with raw OpenSSL that answers the first request with half a
+// reply frame and closes.
+TEST_F(RpcTest, ServerClosingMidReplyFailsTheCallAsLost) {
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(listen(lfd, 1), 0);
+  socklen_t alen = sizeof(a);
+  getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &alen);
+  auto server_tls = certs_.ServerTls();
+  std::thread fake([&] {
+    int fd = accept(lfd, nullptr, nullptr);
+    if (fd < 0) return;
+    SSL* ssl = SSL_new(server_tls->ctx());
+    SSL_set_fd(ssl, fd);
+    if (SSL_accept(ssl) == 1) {
+      char hdr[kFrameHeaderSize];
+      if (SSL_read(ssl, hdr, sizeof(hdr)) == static_cast<int>(sizeof(hdr))) {
+        FrameHeader h;
+        if (DecodeFrameHeader(hdr, kDefaultMaxBodyBytes, &h).ok()) {
+          std::string body(h.body_length, '\0');
+          if (h.body_length > 0) SSL_read(ssl, body.data(), h.body_length);
+          FrameHeader r;
+          r.flags = kFlagReply;
+          r.type = h.type;
+          r.request_id = h.request_id;
+          std::string frame;
+          AppendFrame(r, std::string(1000, 'r'), &frame);
+          SSL_write(ssl, frame.data(), 300);  // a third of it
+        }
+      }
+    }
+    SSL_free(ssl);
+    close(fd);
+  });
+  ChannelOptions co;
+  co.address = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  co.tls = certs_.ClientTls();
+  Channel ch(co);
+  std::string reply;
+  Status s = ch.Call(kEcho, "hello", &reply, 5000);
+  fake.join();
+  close(lfd);
+  EXPECT_TRUE(s.IsNetworkError()) << s.ToString();
+  EXPECT_NE(s.message().find("lost"), std::string::npos) << s.ToString();
+}
+
+TEST_F(RpcTest, ManySmallPipelinedCallsAreAnsweredInOrder) {
+  StartServer();
+  auto ch = NewChannel();
+  constexpr int kN = 20000;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<int> order;
+  int failed = 0;
+  for (int i = 0; i < kN; i++) {
+    ch->CallAsync(kLoopEcho, std::to_string(i), 30000, [&, i](Status s, std::string reply) {
+      std::lock_guard<std::mutex> l(mu);
+      if (!s.ok() || reply != std::to_string(i)) failed++;
+      order.push_back(i);
+      if (static_cast<int>(order.size()) == kN) cv.notify_one();
+    });
+  }
+  std::unique_lock<std::mutex> l(mu);
+  ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(30), [&] { return order.size() == kN; }));
+  EXPECT_EQ(failed, 0);
+  // A loop handler answers at once: replies come back in request order.
+  for (int i = 0; i < kN; i++) ASSERT_EQ(order[i], i);
+}
+
+}  // namespace
+}  // namespace kdi::rpc
