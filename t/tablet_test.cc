@@ -12,6 +12,7 @@
 #include <thread>
 #include <tuple>
 
+#include "lib/storage/tablet_impl.h"
 #include "t/test_util.h"
 
 namespace kdi::storage {
@@ -742,6 +743,109 @@ TEST_F(TabletTest, LongRowPointReadAndReusedPage) {
   ASSERT_OK(t->ScanPage(p, "", ScanLimits(), &page));
   EXPECT_TRUE(page.cells.empty());
   EXPECT_TRUE(page.done);
+}
+
+namespace {
+
+// Holds one of a tablet's locks on another thread (a std::mutex must not be
+// tried by the thread that holds it) until destroyed.
+class LockHolder {
+ public:
+  explicit LockHolder(std::function<void(std::function<void()> wait)> hold) {
+    thread_ = std::thread([this, hold] {
+      hold([this] {
+        std::unique_lock<std::mutex> l(mu_);
+        held_ = true;
+        cv_.notify_all();
+        cv_.wait(l, [this] { return release_; });
+      });
+    });
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [this] { return held_; });
+  }
+  ~LockHolder() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      release_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool held_ = false;
+  bool release_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_F(TabletTest, TryApplyWritesWhenFreeAndNeverWaitsForAHeldLock) {
+  auto t = Make();
+  Tablet::Impl* impl = t->impl();
+  uint64_t rev = 0;
+  bool busy = true;
+  ASSERT_OK(t->TryApply({RowMutation("a").Set("f:c", 1, "one")}, &rev, &busy));
+  EXPECT_FALSE(busy);
+  EXPECT_GT(rev, 0u);
+  uint64_t rev2 = 0;
+  ASSERT_OK(t->TryApplyIf({Condition::LatestEquals("f:c", "one")},
+                          RowMutation("a").Set("f:c", 2, "two"), &rev2, &busy));
+  EXPECT_FALSE(busy);
+  EXPECT_GT(rev2, rev);
+  // A failed condition is an answer, not "busy".
+  Status s = t->TryApplyIf({Condition::RowAbsent()}, RowMutation("a").Set("f:c", 3, "x"),
+                           nullptr, &busy);
+  EXPECT_TRUE(s.IsConflict()) << s.ToString();
+  EXPECT_FALSE(busy);
+  // Bad input too.
+  s = t->TryApply({RowMutation("").Set("f:c", 3, "x")}, nullptr, &busy);
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_FALSE(busy);
+  {
+    // Another writer (or a split, a compaction step) holds write_mu.
+    LockHolder writer([impl](std::function<void()> wait) {
+      std::lock_guard<std::mutex> w(impl->write_mu);
+      wait();
+    });
+    ASSERT_OK(t->TryApply({RowMutation("b").Set("f:c", 1, "b")}, nullptr, &busy));
+    EXPECT_TRUE(busy);
+    ASSERT_OK(t->TryApplyIf({Condition::RowAbsent()}, RowMutation("b").Set("f:c", 1, "b"),
+                            nullptr, &busy));
+    EXPECT_TRUE(busy);
+  }
+  {
+    // A scan page holds rw_mu shared.
+    LockHolder reader([impl](std::function<void()> wait) {
+      std::shared_lock<std::shared_mutex> r(impl->rw_mu);
+      wait();
+    });
+    ASSERT_OK(t->TryApply({RowMutation("b").Set("f:c", 1, "b")}, nullptr, &busy));
+    EXPECT_TRUE(busy);
+  }
+  {
+    // Close holds life_mu exclusively.
+    LockHolder closer([impl](std::function<void()> wait) {
+      std::unique_lock<std::shared_mutex> l(impl->life_mu);
+      wait();
+    });
+    ASSERT_OK(t->TryApply({RowMutation("b").Set("f:c", 1, "b")}, nullptr, &busy));
+    EXPECT_TRUE(busy);
+  }
+  // Nothing of the busy attempts was applied; Sync covers the inline commits
+  // and they survive a reopen.
+  EXPECT_EQ(Render(ScanAll(t.get())), (V{"a|f:c|2|two", "a|f:c|1|one"}));
+  ASSERT_OK(t->Sync());
+  ASSERT_OK(t->Close());
+  s = t->TryApply({RowMutation("b").Set("f:c", 1, "b")}, nullptr, &busy);
+  EXPECT_TRUE(s.IsServiceUnavailable()) << s.ToString();
+  EXPECT_FALSE(busy);
+  t.reset();
+  std::unique_ptr<Tablet> again;
+  ASSERT_OK(Tablet::Open(dir_.Join("t"), options_, &again));
+  EXPECT_EQ(Render(ScanAll(again.get())), (V{"a|f:c|2|two", "a|f:c|1|one"}));
 }
 
 }  // namespace kdi::storage

@@ -2,13 +2,15 @@
 // tabletd: Apply, ConditionalApply, Sync, ScanPage, GetRowRevision.
 //
 // Every handler runs on an RPC worker thread (Dispatch::kWorker: they block on
-// Berkeley DB and fsync) except point reads, which the RPC I/O thread answers
-// itself when no lock of the tablet is held (TryScanPageInline); it decodes its body (ProtocolError when malformed),
-// checks the tablet reference, acquires the tablet through the registry
-// (NotServing / ServiceUnavailable, see tablet_registry.h), validates
-// mutations (InvalidArgument: empty row, row or column > 64 KiB, value over
-// tabletd_max_value_bytes, unknown family, row outside the tablet's range) and
-// only then calls the storage. Callable by every role.
+// Berkeley DB and fsync) except point reads and small writes, which the RPC
+// I/O thread answers itself when no lock of the tablet is held
+// (TryScanPageInline, TryApplyInline, TryConditionalApplyInline). Each decodes
+// its body (ProtocolError when malformed), checks the tablet reference,
+// acquires the tablet through the registry (NotServing / ServiceUnavailable,
+// see tablet_registry.h), validates mutations (InvalidArgument: empty row,
+// row or column > 64 KiB, value over tabletd_max_value_bytes, unknown family,
+// row outside the tablet's range) and only then calls the storage. Callable
+// by every role.
 //
 // Threading: Register() before the server starts; handlers are thread-safe.
 #ifndef KDI_TABLETD_TABLE_SERVICE_H_
@@ -50,6 +52,20 @@ class TableService {
  private:
   void HandleApply(std::string body, rpc::ResponderPtr r);
   void HandleConditionalApply(std::string body, rpc::ResponderPtr r);
+  // The I/O-thread fast paths of Apply and ConditionalApply for small
+  // requests (body <= kInlineMaxWriteBytes): the write is done inline when
+  // every lock of the tablet is free at once (Tablet::TryApply*), saving the
+  // two thread hand-offs of a worker; false (nothing replied) otherwise, and
+  // the worker handler then runs as usual.
+  bool TryApplyInline(const std::string& body, const rpc::ResponderPtr& r);
+  bool TryConditionalApplyInline(const std::string& body, const rpc::ResponderPtr& r);
+  static constexpr size_t kInlineMaxWriteBytes = 64 * 1024;
+  // Validate, apply (busy null: waiting for the tablet's locks; else only
+  // trying them) and reply. False, with nothing replied, only when *busy.
+  bool ApplyAndReply(const client::ApplyRequest& req, const TabletUse& use,
+                     const rpc::ResponderPtr& r, bool* busy);
+  bool ConditionalApplyAndReply(const client::ConditionalApplyRequest& req,
+                                const TabletUse& use, const rpc::ResponderPtr& r, bool* busy);
   void HandleSync(std::string body, rpc::ResponderPtr r);
   void HandleScanPage(std::string body, rpc::ResponderPtr r);
   // The I/O-thread fast path of ScanPage for point reads (one row, a small

@@ -448,29 +448,60 @@ Status Tablet::ApplyIf(const std::vector<Condition>& conditions, const RowMutati
   return ApplyInternal(&conditions, {mutation}, revision);
 }
 
+Status Tablet::TryApply(const std::vector<RowMutation>& batch, uint64_t* revision, bool* busy) {
+  return ApplyInternal(nullptr, batch, revision, busy);
+}
+
+Status Tablet::TryApplyIf(const std::vector<Condition>& conditions, const RowMutation& mutation,
+                          uint64_t* revision, bool* busy) {
+  return ApplyInternal(&conditions, {mutation}, revision, busy);
+}
+
 Status Tablet::ApplyInternal(const std::vector<Condition>* conditions,
-                             const std::vector<RowMutation>& batch, uint64_t* revision) {
+                             const std::vector<RowMutation>& batch, uint64_t* revision,
+                             bool* busy) {
   Impl* impl = impl_.get();
-  std::shared_lock<std::shared_mutex> life(impl->life_mu);
+  // try_only: every lock below is only tried; a held one sets *busy.
+  const bool try_only = busy != nullptr;
+  if (try_only) *busy = true;
+  std::shared_lock<std::shared_mutex> life(impl->life_mu, std::defer_lock);
+  if (!try_only) {
+    life.lock();
+  } else if (!life.try_lock()) {
+    return Status::OK();
+  }
+  if (try_only) *busy = false;
   if (impl->closed) return Status::ServiceUnavailable("tablet " + dir_ + " is closed");
   if (batch.empty()) {
     if (revision != nullptr) *revision = 0;
     return Status::OK();
   }
-  // Counted while queued for write_mu and committing (see Sync's gathering).
+  // Counted while queued for write_mu and committing (see Sync's gathering);
+  // a try_only writer is counted once it holds write_mu.
   struct Applying {
-    Impl* impl;
-    explicit Applying(Impl* i) : impl(i) {
+    Impl* impl = nullptr;
+    void Start(Impl* i) {
+      impl = i;
       std::lock_guard<std::mutex> l(impl->sync_mu);
       impl->applying++;
     }
     ~Applying() {
+      if (impl == nullptr) return;
       std::lock_guard<std::mutex> l(impl->sync_mu);
       impl->applying--;
       if (impl->gathering) impl->gather_cv.notify_all();
     }
-  } applying(impl);
-  std::lock_guard<std::mutex> w(impl->write_mu);
+  } applying;
+  std::unique_lock<std::mutex> w(impl->write_mu, std::defer_lock);
+  if (!try_only) {
+    applying.Start(impl);
+    w.lock();
+  } else if (w.try_lock()) {
+    applying.Start(impl);
+  } else {
+    *busy = true;
+    return Status::OK();
+  }
   if (impl->frozen) {
     return Status::NotServing("tablet " + dir_ + " was split; write to its children");
   }
@@ -485,7 +516,13 @@ Status Tablet::ApplyInternal(const std::vector<Condition>* conditions,
   rows.erase(std::unique(rows.begin(), rows.end(),
                          [](const std::string* a, const std::string* b) { return *a == *b; }),
              rows.end());
-  std::unique_lock<std::shared_mutex> x(impl->rw_mu);
+  std::unique_lock<std::shared_mutex> x(impl->rw_mu, std::defer_lock);
+  if (!try_only) {
+    x.lock();
+  } else if (!x.try_lock()) {
+    *busy = true;
+    return Status::OK();
+  }
   if (conditions != nullptr) {
     for (const Condition& c : *conditions) {
       bool holds = false;

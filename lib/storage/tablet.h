@@ -128,6 +128,14 @@ class Tablet {
   Status ApplyIf(const std::vector<Condition>& conditions, const RowMutation& mutation,
                  uint64_t* revision);
   Status GetRowRevision(std::string_view row, uint64_t* revision);
+  // As Apply / ApplyIf, but never waits for one of the tablet's locks (held by
+  // another write, a scan page, a compaction step, a split or Close): then
+  // *busy is set, nothing is applied and the result is OK. For callers that
+  // must not block on other threads, such as an RPC I/O thread. The commit
+  // itself still writes the log (a buffered write, as every commit does).
+  Status TryApply(const std::vector<RowMutation>& batch, uint64_t* revision, bool* busy);
+  Status TryApplyIf(const std::vector<Condition>& conditions, const RowMutation& mutation,
+                    uint64_t* revision, bool* busy);
 
   // Returns when every commit acknowledged before the call is on stable storage.
   // Concurrent callers share one log flush.
@@ -203,8 +211,10 @@ class Tablet {
 
  private:
   explicit Tablet(std::string dir);
+  // busy null: waits for the locks; else TryApply's contract.
   Status ApplyInternal(const std::vector<Condition>* conditions,
-                       const std::vector<RowMutation>& batch, uint64_t* revision);
+                       const std::vector<RowMutation>& batch, uint64_t* revision,
+                       bool* busy = nullptr);
   std::string dir_;
   std::unique_ptr<Impl> impl_;
 };
