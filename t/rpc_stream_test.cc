@@ -110,7 +110,7 @@ TEST_F(RpcTest, ClientThatStopsReadingIsStoppedBeforeItsRepliesPassTheBacklogLim
   // Wait until the handler count settles (a loaded host may be slow).
   int taken = 0;
   for (int i = 0; i < 50; i++) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
     int now = calls.load();
     if (now > 0 && now == taken) break;
     taken = now;
