@@ -41,9 +41,9 @@ struct Fixture {
   std::shared_ptr<FakeCluster> cluster = std::make_shared<FakeCluster>();
   std::unique_ptr<RemoteTable> table;
 
-  explicit Fixture(int rows) {
+  explicit Fixture(int rows, const RemoteTableOptions& options = TestOptions()) {
     cluster->CreateTable("t", WordSchema(), {{"a", "", "r0500", "s1"}, {"b", "r0500", "", "s2"}});
-    EXPECT_OK(RemoteTable::OpenWithBackend(cluster, TestOptions(), &table));
+    EXPECT_OK(RemoteTable::OpenWithBackend(cluster, options, &table));
     std::vector<RowMutation> batch;
     for (int i = 0; i < rows; i++) {
       RowMutation m(RowName(i));
@@ -118,6 +118,35 @@ TEST(ScanPrefetchTest, PointReadsAndShortScansDoNotPrefetch) {
   for (int i = 0; i < 4; i++) ASSERT_TRUE(t->Next(&c));
   t.reset();
   EXPECT_EQ(f.cluster->total_calls("scan"), 2);
+}
+
+// With full-size pages (4096 cells), the first page asks for at most
+// kFirstPageCells: a short scan gets one small page and no prefetch; a long
+// one continues with full pages, every cell once and in order.
+TEST(ScanPrefetchTest, TheFirstPageIsSmall) {
+  RemoteTableOptions o = test::FakeTableOptions();
+  o.scan_page_cells = 4096;
+  Fixture f(2000, o);  // tablet b: rows r0500..r1999, 3000 cells
+  ScanPredicate from_b;
+  from_b.SetRows(StringIntervalSet::AtLeast("r0500"));
+  auto s = f.Scan(from_b);
+  Cell c;
+  for (int i = 0; i < 1000; i++) ASSERT_TRUE(s->Next(&c));  // 500 rows
+  EXPECT_EQ(c.row, RowName(999));
+  EXPECT_EQ(AsScanner(s.get())->prefetched_pages(), 0u);
+  s.reset();
+  EXPECT_EQ(f.cluster->total_calls("scan"), 1);
+
+  auto t = f.Scan(from_b);
+  std::vector<Cell> got;
+  for (Cell d; t->Next(&d);) got.push_back(d);
+  ASSERT_OK(t->status());
+  std::vector<Cell> all = f.cluster->cells("t");
+  std::vector<Cell> want(all.begin() + 1000, all.end());
+  ASSERT_EQ(got.size(), 3000u);
+  for (size_t i = 0; i < got.size(); i++) ASSERT_TRUE(got[i] == want[i]) << i;
+  // kFirstPageCells, then the remaining 1976 cells in one full page.
+  EXPECT_EQ(f.cluster->total_calls("scan"), 1 + 2);
 }
 
 TEST(ScanPrefetchTest, ClosingStopsPrefetching) {

@@ -2,6 +2,7 @@
 // codecs: round trips of every message, and that truncated, garbage or
 // over-limit bodies are refused with ProtocolError/InvalidArgument (never a
 // crash or an allocation beyond the input).
+#include <cstdint>
 #include <random>
 #include <string>
 #include <vector>
@@ -115,6 +116,74 @@ TEST(TableProtocolTest, ScanPageRoundTrip) {
   EXPECT_EQ(rout.resume_token, reply.resume_token);
   EXPECT_FALSE(rout.done);
   ExpectPrefixesFail<ScanPageReply>(rbody, DecodeScanPageReply);
+}
+
+// The tabletd encodes straight from the engine's cells: the same bytes as the
+// ScanPageReply encoder, appended to what *out holds, in exactly the size
+// ScanPageReplySize announces.
+TEST(TableProtocolTest, ScanPageReplyFromCellsIsTheSameBytesSizedExactly) {
+  ScanPageReply reply = SampleScanReply();
+  reply.cells.push_back(Cell(std::string(200, 'r'), "f:3", INT64_MIN, std::string(5000, 'v')));
+  reply.cells.push_back(Cell(std::string(200, 'r'), "f:4", INT64_MAX, ""));
+  for (bool done : {false, true}) {
+    reply.done = done;
+    std::string want;
+    EncodeScanPageReply(reply, &want);
+    std::string got = "prefix";
+    EncodeScanPageCells(reply.cells.data(), reply.cells.size(), reply.resume_token, done, &got);
+    EXPECT_EQ(got.size(),
+              6 + ScanPageReplySize(reply.cells.data(), reply.cells.size(), reply.resume_token));
+    EXPECT_EQ(got, "prefix" + want);
+  }
+  std::string empty;
+  EncodeScanPageCells(nullptr, 0, "", true, &empty);
+  EXPECT_EQ(empty.size(), ScanPageReplySize(nullptr, 0, ""));
+  ScanPageReply out;
+  ASSERT_OK(DecodeScanPageReply(empty, &out));
+  EXPECT_TRUE(out.cells.empty());
+  EXPECT_TRUE(out.done);
+}
+
+// Decoding page after page into one reply overwrites its Cells in place: the
+// strings keep their buffers (no allocation per cell), and a shorter page
+// leaves no cell of the longer one behind.
+TEST(TableProtocolTest, ScanPageDecodeReusesTheReplysCells) {
+  auto page = [](int n, char fill) {
+    ScanPageReply r;
+    for (int i = 0; i < n; i++) {
+      r.cells.push_back(Cell("row-" + std::string(30, fill) + std::to_string(i / 3),
+                             "f:" + std::to_string(i % 3), i, std::string(100, fill)));
+    }
+    r.resume_token = std::string(1, fill);
+    return r;
+  };
+  ScanPageReply a = page(30, 'a'), b = page(12, 'b');
+  std::string abody, bbody;
+  EncodeScanPageReply(a, &abody);
+  EncodeScanPageReply(b, &bbody);
+  ScanPageReply out;
+  ASSERT_OK(DecodeScanPageReply(abody, &out));
+  ASSERT_EQ(out.cells.size(), 30u);
+  std::vector<const char*> buffers;
+  for (Cell& c : out.cells) {
+    buffers.push_back(c.value.data());
+    c.erasure = true;  // must not survive the next decode
+  }
+  ASSERT_OK(DecodeScanPageReply(bbody, &out));
+  ASSERT_EQ(out.cells.size(), 12u);
+  for (size_t i = 0; i < 12; i++) {
+    EXPECT_TRUE(out.cells[i] == b.cells[i]) << i;
+    EXPECT_FALSE(out.cells[i].erasure) << i;
+    EXPECT_EQ(out.cells[i].value.data(), buffers[i]) << "cell " << i << " reallocated";
+  }
+  EXPECT_EQ(out.resume_token, "b");
+  ASSERT_OK(DecodeScanPageReply(abody, &out));
+  ASSERT_EQ(out.cells.size(), 30u);
+  for (size_t i = 0; i < 30; i++) EXPECT_TRUE(out.cells[i] == a.cells[i]) << i;
+  // A truncated body into a used reply fails cleanly.
+  EXPECT_FALSE(DecodeScanPageReply(std::string_view(abody.data(), abody.size() / 2), &out).ok());
+  ASSERT_OK(DecodeScanPageReply(bbody, &out));
+  for (size_t i = 0; i < 12; i++) EXPECT_TRUE(out.cells[i] == b.cells[i]) << i;
 }
 
 TEST(TableProtocolTest, ScanPageLimitsAndBadPredicate) {

@@ -80,11 +80,11 @@ void TableService::Register(rpc::Server* server) {
   using std::placeholders::_1;
   using std::placeholders::_2;
   const rpc::RoleSet any = rpc::RoleSet::Any();
-  server->Register(client::kMsgApply, std::bind(&TableService::HandleApply, this, _1, _2), any,
-                   std::bind(&TableService::TryApplyInline, this, _1, _2));
+  server->Register(client::kMsgApply, std::bind(&TableService::HandleApply, this, _1, _2),
+                   rpc::Dispatch::kWorker, any);
   server->Register(client::kMsgConditionalApply,
-                   std::bind(&TableService::HandleConditionalApply, this, _1, _2), any,
-                   std::bind(&TableService::TryConditionalApplyInline, this, _1, _2));
+                   std::bind(&TableService::HandleConditionalApply, this, _1, _2),
+                   rpc::Dispatch::kWorker, any);
   server->Register(client::kMsgSync, std::bind(&TableService::HandleSync, this, _1, _2),
                    rpc::Dispatch::kWorker, any);
   server->Register(client::kMsgScanPage, std::bind(&TableService::HandleScanPage, this, _1, _2),
@@ -103,36 +103,25 @@ void TableService::HandleApply(std::string body, rpc::ResponderPtr r) {
   TabletUse use;
   s = registry_->Acquire(req.tablet, true, &use);
   if (!s.ok()) return r->Reply(s);
-  ApplyAndReply(req, use, r, nullptr);
-}
-
-bool TableService::ApplyAndReply(const client::ApplyRequest& req, const TabletUse& use,
-                                 const rpc::ResponderPtr& r, bool* busy) {
+  counters_->applies++;
+  use.served()->applies++;
   storage::TabletMeta meta = use.tablet()->meta();
   uint64_t cells = 0;
   for (const RowMutation& rm : req.rows) {
-    Status s = ValidateRowMutation(rm, meta, config_.max_value_bytes);
-    if (!s.ok()) {
-      r->Reply(s);
-      return true;
-    }
+    s = ValidateRowMutation(rm, meta, config_.max_value_bytes);
+    if (!s.ok()) return r->Reply(s);
     cells += rm.mutations().size();
   }
   client::ApplyReply reply;
-  Status s = busy == nullptr ? use.tablet()->Apply(req.rows, &reply.revision)
-                             : use.tablet()->TryApply(req.rows, &reply.revision, busy);
-  if (busy != nullptr && *busy) return false;
-  counters_->applies++;
-  use.served()->applies++;
+  s = use.tablet()->Apply(req.rows, &reply.revision);
   if (!s.ok()) {
-    r->Reply(SplitAware(s, use.served()).CloneAndPrepend("applying to " + req.tablet.ToString()));
-    return true;
+    return r->Reply(SplitAware(s, use.served()).CloneAndPrepend("applying to " +
+                                                                 req.tablet.ToString()));
   }
   use.served()->cells_written += cells;
   std::string out;
   client::EncodeApplyReply(reply, &out);
   r->Reply(Status::OK(), std::move(out));
-  return true;
 }
 
 void TableService::HandleConditionalApply(std::string body, rpc::ResponderPtr r) {
@@ -143,69 +132,18 @@ void TableService::HandleConditionalApply(std::string body, rpc::ResponderPtr r)
   TabletUse use;
   s = registry_->Acquire(req.tablet, true, &use);
   if (!s.ok()) return r->Reply(s);
-  ConditionalApplyAndReply(req, use, r, nullptr);
-}
-
-bool TableService::ConditionalApplyAndReply(const client::ConditionalApplyRequest& req,
-                                            const TabletUse& use, const rpc::ResponderPtr& r,
-                                            bool* busy) {
-  storage::TabletMeta meta = use.tablet()->meta();
-  Status s = ValidateRowMutation(req.mutation, meta, config_.max_value_bytes);
-  if (!s.ok()) {
-    r->Reply(s);
-    return true;
-  }
-  client::ApplyReply reply;
-  s = busy == nullptr
-          ? use.tablet()->ApplyIf(req.conditions, req.mutation, &reply.revision)
-          : use.tablet()->TryApplyIf(req.conditions, req.mutation, &reply.revision, busy);
-  if (busy != nullptr && *busy) return false;
   counters_->applies++;
   use.served()->applies++;
-  if (!s.ok()) {
-    r->Reply(SplitAware(s, use.served()));
-    return true;
-  }
+  storage::TabletMeta meta = use.tablet()->meta();
+  s = ValidateRowMutation(req.mutation, meta, config_.max_value_bytes);
+  if (!s.ok()) return r->Reply(s);
+  client::ApplyReply reply;
+  s = use.tablet()->ApplyIf(req.conditions, req.mutation, &reply.revision);
+  if (!s.ok()) return r->Reply(SplitAware(s, use.served()));
   use.served()->cells_written += req.mutation.mutations().size();
   std::string out;
   client::EncodeApplyReply(reply, &out);
   r->Reply(Status::OK(), std::move(out));
-  return true;
-}
-
-// The inline write paths take only small requests (a few rows: the I/O thread
-// must not spend long on one request) to a tablet that takes writes now (not
-// frozen by a split); everything else, and every error of decoding or
-// acquiring, is left to the worker handler, which explains it.
-bool TableService::TryApplyInline(const std::string& body, const rpc::ResponderPtr& r) {
-  if (body.size() > kInlineMaxWriteBytes) return false;
-  client::ApplyRequest req;
-  if (!client::DecodeApplyRequest(body, &req).ok() || !client::CheckTabletRef(req.tablet).ok() ||
-      req.rows.empty()) {
-    return false;
-  }
-  TabletUse use;
-  if (!registry_->TryAcquireForRead(req.tablet, &use) || use.served()->frozen.load()) {
-    return false;
-  }
-  bool busy = false;
-  return ApplyAndReply(req, use, r, &busy);
-}
-
-bool TableService::TryConditionalApplyInline(const std::string& body,
-                                             const rpc::ResponderPtr& r) {
-  if (body.size() > kInlineMaxWriteBytes) return false;
-  client::ConditionalApplyRequest req;
-  if (!client::DecodeConditionalApplyRequest(body, &req).ok() ||
-      !client::CheckTabletRef(req.tablet).ok()) {
-    return false;
-  }
-  TabletUse use;
-  if (!registry_->TryAcquireForRead(req.tablet, &use) || use.served()->frozen.load()) {
-    return false;
-  }
-  bool busy = false;
-  return ConditionalApplyAndReply(req, use, r, &busy);
 }
 
 void TableService::HandleSync(std::string body, rpc::ResponderPtr r) {
@@ -234,19 +172,35 @@ void TableService::HandleScanPage(std::string body, rpc::ResponderPtr r) {
   storage::ScanLimits limits;
   limits.max_cells = req.max_cells;
   limits.max_bytes = req.max_bytes;
-  storage::ScanPageResult page;
-  s = use.tablet()->ScanPage(req.predicate, req.resume_token, limits, &page);
+  storage::ScanPageResult* page = ThreadPage();
+  s = use.tablet()->ScanPage(req.predicate, req.resume_token, limits, page);
   if (!s.ok()) return r->Reply(s.CloneAndPrepend("scanning " + req.tablet.ToString()));
-  ReplyWithPage(&page, r);
+  ReplyWithPage(page, r);
+}
+
+storage::ScanPageResult* TableService::ThreadPage() {
+  thread_local storage::ScanPageResult page;
+  return &page;
 }
 
 void TableService::ReplyWithPage(storage::ScanPageResult* page, const rpc::ResponderPtr& r) {
-  client::ScanPageReply reply;
-  reply.cells = std::move(page->cells);
-  reply.resume_token = std::move(page->resume_token);
-  reply.done = page->done;
   std::string out;
-  client::EncodeScanPageReply(reply, &out);
+  client::EncodeScanPageCells(page->cells.data(), page->cells.size(), page->resume_token,
+                              page->done, &out);
+  // The page stays with the thread for its next scan (the engine reuses its
+  // Cells' strings), but only as much of it as a benchmark-sized page needs:
+  // strings grown by long keys or values and vectors grown by big pages are
+  // given back, so what each thread keeps is bounded (kKeep* in table_service.h).
+  std::vector<Cell>& cells = page->cells;
+  if (cells.capacity() > kKeepPageCells) {
+    std::vector<Cell>().swap(cells);
+  } else {
+    for (Cell& c : cells) {
+      if (c.row.capacity() > kKeepRowBytes) std::string().swap(c.row);
+      if (c.column.capacity() > kKeepColumnBytes) std::string().swap(c.column);
+      if (c.value.capacity() > kKeepValueBytes) std::string().swap(c.value);
+    }
+  }
   r->Reply(Status::OK(), std::move(out));
 }
 
@@ -271,9 +225,9 @@ bool TableService::TryScanPageInline(const std::string& body, const rpc::Respond
   storage::ScanLimits limits;
   limits.max_cells = std::min<size_t>(req.max_cells, kInlineMaxCells);
   limits.max_bytes = std::min<size_t>(req.max_bytes, kInlineMaxBytes);
-  storage::ScanPageResult page;
+  storage::ScanPageResult* page = ThreadPage();
   bool busy = false;
-  Status s = use.tablet()->TryScanPage(req.predicate, req.resume_token, limits, &page, &busy);
+  Status s = use.tablet()->TryScanPage(req.predicate, req.resume_token, limits, page, &busy);
   if (busy) return false;
   counters_->scans++;
   use.served()->scans++;
@@ -281,7 +235,7 @@ bool TableService::TryScanPageInline(const std::string& body, const rpc::Respond
     r->Reply(s.CloneAndPrepend("scanning " + req.tablet.ToString()));
     return true;
   }
-  ReplyWithPage(&page, r);
+  ReplyWithPage(page, r);
   return true;
 }
 

@@ -18,9 +18,10 @@
 // the client decodes and hands out page N (a full scan is otherwise strictly
 // alternating: server, then client). Memory stays bounded: at most two pages
 // per scanner (the one being consumed and the one being fetched). The first
-// page is fetched on the caller's thread and the prefetch starts only once
-// half of it has been consumed, so point reads and short scans (which stop
-// early) never start a thread or ask for a page they do not use. Destroying
+// page asks for at most kFirstPageCells cells and is fetched on the caller's
+// thread, and so is the second; the prefetch starts with the third. So point
+// reads and short scans (which stop early) never start a thread or ask for
+// cells they do not use. Destroying
 // the scanner stops prefetching: a fetch in flight is abandoned between
 // retries and its RPC (bounded by rpc_timeout_ms) is waited for.
 //
@@ -46,6 +47,10 @@
 #include "lib/client/tablet_locator.h"
 
 namespace kdi::client {
+
+// Cells a page asks for until the scan has found a cell (the first page;
+// ScanOptions::page_cells if smaller): enough for YCSB E's short scans of up to 100 10-cell rows.
+constexpr uint32_t kFirstPageCells = 1024;
 
 struct ScanOptions {
   int64_t op_timeout_ms = 30000;
@@ -73,8 +78,10 @@ class RemoteScanner : public CellStream {
   uint64_t prefetched_pages() const { return prefetched_pages_.load(); }
 
  private:
-  // Fills *out with at least one cell, or sets finished_; error otherwise.
-  // Runs on one thread at a time: the caller's (first page) or the helper's.
+  // Fills *out with at least one cell, or sets finished_; error otherwise (then
+  // *out is empty). The Cells already in *out are spent ones whose strings
+  // the new page is decoded into. Runs on one thread at a time: the caller's
+  // (first page) or the helper's.
   Status FetchPage(std::vector<Cell>* out);
   // Moves past the current tablet; sets finished_ when nothing is left.
   void AdvancePastTablet();
@@ -104,6 +111,7 @@ class RemoteScanner : public CellStream {
   TabletLocation tablet_;
   ScanPredicate tablet_predicate_;  // predicate_ restricted to the tablet
   std::string token_;
+  ScanPageReply reply_;  // the page being fetched (its Cells are reused)
   bool have_last_ = false;
   Cell last_;  // key of the last cell buffered (value not kept)
 

@@ -29,6 +29,8 @@
 // the remaining bytes and the kMax* constants.
 #include "lib/client/table_protocol.h"
 
+#include <cstring>
+
 namespace kdi::client {
 namespace {
 
@@ -274,34 +276,101 @@ Status DecodeScanPageRequest(std::string_view body, ScanPageRequest* req) {
 }
 
 void EncodeScanPageReply(const ScanPageReply& reply, std::string* out) {
-  PutVarint32(out, static_cast<uint32_t>(reply.cells.size()));
+  EncodeScanPageCells(reply.cells.data(), reply.cells.size(), reply.resume_token, reply.done,
+                      out);
+}
+
+namespace {
+
+// Writes varints and bytes through a pointer into memory sized beforehand.
+class PageWriter {
+ public:
+  explicit PageWriter(char* p) : p_(p) {}
+  void Varint(uint64_t v) {
+    while (v >= 0x80) {
+      *p_++ = static_cast<char>(v | 0x80);
+      v >>= 7;
+    }
+    *p_++ = static_cast<char>(v);
+  }
+  void Varsint(int64_t v) {
+    Varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+  }
+  void Byte(bool b) { *p_++ = b ? 1 : 0; }
+  void Bytes(const std::string& s) {
+    Varint(s.size());
+    if (!s.empty()) memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  char* pos() const { return p_; }
+
+ private:
+  char* p_;
+};
+
+uint64_t ZigZag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+
+}  // namespace
+
+size_t ScanPageReplySize(const Cell* cells, size_t n, std::string_view resume_token) {
+  size_t size = VarintLength(n);
   const std::string* prev_row = nullptr;
-  for (const Cell& c : reply.cells) {
-    bool same = prev_row != nullptr && *prev_row == c.row;
-    PutBool(out, same);
-    if (!same) PutLengthPrefixed(out, c.row);
-    PutLengthPrefixed(out, c.column);
-    PutVarsint64(out, c.timestamp);
-    PutLengthPrefixed(out, c.value);
+  for (size_t i = 0; i < n; i++) {
+    const Cell& c = cells[i];
+    size += 1;  // same_row
+    if (prev_row == nullptr || *prev_row != c.row) size += VarintLength(c.row.size()) + c.row.size();
+    size += VarintLength(c.column.size()) + c.column.size() + VarintLength(ZigZag(c.timestamp)) +
+            VarintLength(c.value.size()) + c.value.size();
     prev_row = &c.row;
   }
-  PutLengthPrefixed(out, reply.resume_token);
-  PutBool(out, reply.done);
+  return size + VarintLength(resume_token.size()) + resume_token.size() + 1;
+}
+
+void EncodeScanPageCells(const Cell* cells, size_t n, std::string_view resume_token, bool done,
+                         std::string* out) {
+  const size_t size = ScanPageReplySize(cells, n, resume_token);
+  const size_t start = out->size();
+  out->resize(start + size);
+  PageWriter w(&(*out)[start]);
+  w.Varint(n);
+  const std::string* prev_row = nullptr;
+  for (size_t i = 0; i < n; i++) {
+    const Cell& c = cells[i];
+    bool same = prev_row != nullptr && *prev_row == c.row;
+    w.Byte(same);
+    if (!same) w.Bytes(c.row);
+    w.Bytes(c.column);
+    w.Varsint(c.timestamp);
+    w.Bytes(c.value);
+    prev_row = &c.row;
+  }
+  w.Varint(resume_token.size());
+  if (!resume_token.empty()) memcpy(w.pos(), resume_token.data(), resume_token.size());
+  *(w.pos() + resume_token.size()) = done ? 1 : 0;
 }
 
 Status DecodeScanPageReply(std::string_view body, ScanPageReply* reply) {
+  // reply->cells is reused: existing Cells are overwritten (their strings keep
+  // their capacity, so a caller that hands the same reply back allocates
+  // nothing per cell) and the vector is cut to the page's cells at the end.
+  std::vector<Cell>& cells = reply->cells;
   Decoder d(body);
   uint32_t n = 0;
-  reply->cells.clear();
+  uint32_t got = 0;
   if (d.GetCount(&n, 4, kMaxScanPageCells)) {
-    reply->cells.reserve(n);
-    for (uint32_t i = 0; i < n && d.ok(); i++) {
+    if (cells.size() < n) cells.resize(n);
+    for (; got < n && d.ok(); got++) {
       bool same = false;
       if (!d.GetBool(&same)) break;
-      Cell c;
+      Cell& c = cells[got];
       if (same) {
-        if (i == 0) return Status::ProtocolError("ScanPage reply: first cell without a row");
-        c.row = reply->cells.back().row;
+        if (got == 0) {
+          cells.clear();
+          return Status::ProtocolError("ScanPage reply: first cell without a row");
+        }
+        c.row = cells[got - 1].row;
       } else if (!d.GetLengthPrefixed(&c.row, kMaxWireKeyBytes)) {
         break;
       }
@@ -309,9 +378,10 @@ Status DecodeScanPageReply(std::string_view body, ScanPageReply* reply) {
           !d.GetLengthPrefixed(&c.value, kMaxWireValueBytes)) {
         break;
       }
-      reply->cells.push_back(std::move(c));
+      c.erasure = false;
     }
   }
+  cells.resize(got);
   d.GetLengthPrefixed(&reply->resume_token, kMaxResumeTokenBytes);
   d.GetBool(&reply->done);
   return d.status("ScanPage reply");

@@ -128,6 +128,16 @@ Status DecodeSyncRequest(std::string_view body, SyncRequest* req);
 void EncodeScanPageRequest(const ScanPageRequest& req, std::string* out);
 Status DecodeScanPageRequest(std::string_view body, ScanPageRequest* req);
 void EncodeScanPageReply(const ScanPageReply& reply, std::string* out);
+// The same bytes, straight from cells[0, n) (a tabletd encodes the storage
+// engine's page without moving it into a ScanPageReply). The exact size is
+// computed first and *out grows once: no regrowth copies.
+void EncodeScanPageCells(const Cell* cells, size_t n, std::string_view resume_token, bool done,
+                         std::string* out);
+// Bytes EncodeScanPageCells appends for these cells and token.
+size_t ScanPageReplySize(const Cell* cells, size_t n, std::string_view resume_token);
+// Reuses reply->cells: the Cells already there are overwritten in place (their
+// strings keep their capacity), so decoding page after page into the same
+// reply allocates nothing per cell. On error the cells are unspecified.
 Status DecodeScanPageReply(std::string_view body, ScanPageReply* reply);
 
 void EncodeRowRevisionRequest(const RowRevisionRequest& req, std::string* out);
