@@ -80,11 +80,11 @@ void TableService::Register(rpc::Server* server) {
   using std::placeholders::_1;
   using std::placeholders::_2;
   const rpc::RoleSet any = rpc::RoleSet::Any();
-  server->Register(client::kMsgApply, std::bind(&TableService::HandleApply, this, _1, _2),
-                   rpc::Dispatch::kWorker, any);
+  server->Register(client::kMsgApply, std::bind(&TableService::HandleApply, this, _1, _2), any,
+                   std::bind(&TableService::TryApplyInline, this, _1, _2));
   server->Register(client::kMsgConditionalApply,
-                   std::bind(&TableService::HandleConditionalApply, this, _1, _2),
-                   rpc::Dispatch::kWorker, any);
+                   std::bind(&TableService::HandleConditionalApply, this, _1, _2), any,
+                   std::bind(&TableService::TryConditionalApplyInline, this, _1, _2));
   server->Register(client::kMsgSync, std::bind(&TableService::HandleSync, this, _1, _2),
                    rpc::Dispatch::kWorker, any);
   server->Register(client::kMsgScanPage, std::bind(&TableService::HandleScanPage, this, _1, _2),
@@ -103,25 +103,36 @@ void TableService::HandleApply(std::string body, rpc::ResponderPtr r) {
   TabletUse use;
   s = registry_->Acquire(req.tablet, true, &use);
   if (!s.ok()) return r->Reply(s);
-  counters_->applies++;
-  use.served()->applies++;
+  ApplyAndReply(req, use, r, nullptr);
+}
+
+bool TableService::ApplyAndReply(const client::ApplyRequest& req, const TabletUse& use,
+                                 const rpc::ResponderPtr& r, bool* busy) {
   storage::TabletMeta meta = use.tablet()->meta();
   uint64_t cells = 0;
   for (const RowMutation& rm : req.rows) {
-    s = ValidateRowMutation(rm, meta, config_.max_value_bytes);
-    if (!s.ok()) return r->Reply(s);
+    Status s = ValidateRowMutation(rm, meta, config_.max_value_bytes);
+    if (!s.ok()) {
+      r->Reply(s);
+      return true;
+    }
     cells += rm.mutations().size();
   }
   client::ApplyReply reply;
-  s = use.tablet()->Apply(req.rows, &reply.revision);
+  Status s = busy == nullptr ? use.tablet()->Apply(req.rows, &reply.revision)
+                             : use.tablet()->TryApply(req.rows, &reply.revision, busy);
+  if (busy != nullptr && *busy) return false;
+  counters_->applies++;
+  use.served()->applies++;
   if (!s.ok()) {
-    return r->Reply(SplitAware(s, use.served()).CloneAndPrepend("applying to " +
-                                                                 req.tablet.ToString()));
+    r->Reply(SplitAware(s, use.served()).CloneAndPrepend("applying to " + req.tablet.ToString()));
+    return true;
   }
   use.served()->cells_written += cells;
   std::string out;
   client::EncodeApplyReply(reply, &out);
   r->Reply(Status::OK(), std::move(out));
+  return true;
 }
 
 void TableService::HandleConditionalApply(std::string body, rpc::ResponderPtr r) {
@@ -132,18 +143,69 @@ void TableService::HandleConditionalApply(std::string body, rpc::ResponderPtr r)
   TabletUse use;
   s = registry_->Acquire(req.tablet, true, &use);
   if (!s.ok()) return r->Reply(s);
+  ConditionalApplyAndReply(req, use, r, nullptr);
+}
+
+bool TableService::ConditionalApplyAndReply(const client::ConditionalApplyRequest& req,
+                                            const TabletUse& use, const rpc::ResponderPtr& r,
+                                            bool* busy) {
+  storage::TabletMeta meta = use.tablet()->meta();
+  Status s = ValidateRowMutation(req.mutation, meta, config_.max_value_bytes);
+  if (!s.ok()) {
+    r->Reply(s);
+    return true;
+  }
+  client::ApplyReply reply;
+  s = busy == nullptr
+          ? use.tablet()->ApplyIf(req.conditions, req.mutation, &reply.revision)
+          : use.tablet()->TryApplyIf(req.conditions, req.mutation, &reply.revision, busy);
+  if (busy != nullptr && *busy) return false;
   counters_->applies++;
   use.served()->applies++;
-  storage::TabletMeta meta = use.tablet()->meta();
-  s = ValidateRowMutation(req.mutation, meta, config_.max_value_bytes);
-  if (!s.ok()) return r->Reply(s);
-  client::ApplyReply reply;
-  s = use.tablet()->ApplyIf(req.conditions, req.mutation, &reply.revision);
-  if (!s.ok()) return r->Reply(SplitAware(s, use.served()));
+  if (!s.ok()) {
+    r->Reply(SplitAware(s, use.served()));
+    return true;
+  }
   use.served()->cells_written += req.mutation.mutations().size();
   std::string out;
   client::EncodeApplyReply(reply, &out);
   r->Reply(Status::OK(), std::move(out));
+  return true;
+}
+
+// The inline write paths take only small requests (a few rows: the I/O thread
+// must not spend long on one request) to a tablet that takes writes now (not
+// frozen by a split); everything else, and every error of decoding or
+// acquiring, is left to the worker handler, which explains it.
+bool TableService::TryApplyInline(const std::string& body, const rpc::ResponderPtr& r) {
+  if (body.size() > kInlineMaxWriteBytes) return false;
+  client::ApplyRequest req;
+  if (!client::DecodeApplyRequest(body, &req).ok() || !client::CheckTabletRef(req.tablet).ok() ||
+      req.rows.empty()) {
+    return false;
+  }
+  TabletUse use;
+  if (!registry_->TryAcquireForRead(req.tablet, &use) || use.served()->frozen.load()) {
+    return false;
+  }
+  bool busy = false;
+  return ApplyAndReply(req, use, r, &busy);
+}
+
+bool TableService::TryConditionalApplyInline(const std::string& body,
+                                             const rpc::ResponderPtr& r) {
+  if (body.size() > kInlineMaxWriteBytes) return false;
+  client::ConditionalApplyRequest req;
+  if (!client::DecodeConditionalApplyRequest(body, &req).ok() ||
+      !client::CheckTabletRef(req.tablet).ok()) {
+    return false;
+  }
+  TabletUse use;
+  if (!registry_->TryAcquireForRead(req.tablet, &use) || use.served()->frozen.load()) {
+    return false;
+  }
+  bool busy = false;
+  return ConditionalApplyAndReply(req, use, r, &busy);
 }
 
 void TableService::HandleSync(std::string body, rpc::ResponderPtr r) {
