@@ -14,8 +14,7 @@ int RunCaInit(Context* ctx) {
   ctx->flags()->AddInt("days", 3650, 1, 36500, "validity of the CA certificate in days");
   std::vector<std::string> args;
   int rc;
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (args.size() != 1) return ctx->UsageError("expected one DIR");
+  if (!ctx->ParseOperands(&args, 1, 1, "expected one DIR", &rc)) return rc;
   const std::string& dir = args[0];
   Status s = rpc::CaInit(dir, ctx->flags()->GetString("name"),
                          static_cast<int>(ctx->flags()->GetInt("days")));
@@ -37,8 +36,7 @@ int RunCaIssue(Context* ctx) {
       .ValueName("LIST");
   std::vector<std::string> args;
   int rc;
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (args.size() != 2) return ctx->UsageError("expected DIR and NAME");
+  if (!ctx->ParseOperands(&args, 2, 2, "expected DIR and NAME", &rc)) return rc;
   if (f->GetString("role").empty()) return ctx->UsageError("--role is required");
   rpc::IssueOptions opts;
   opts.role = rpc::ParseRole(f->GetString("role"));

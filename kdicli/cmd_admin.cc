@@ -6,6 +6,7 @@
 // Documented in kdicli(1). Exit codes: 0 ok (fsck: no problem), 1 failure (fsck:
 // problems found), 2 usage.
 #include <cinttypes>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <iomanip>
@@ -50,6 +51,16 @@ Status Connect(Context* ctx, Admin* a) {
   return Status::OK();
 }
 
+// Connects to the master and runs `call` with its client; prints a failure of
+// either (exit 1), else exit 0.
+template <typename Call>
+int WithMaster(Context* ctx, Call call) {
+  Admin a;
+  Status s = Connect(ctx, &a);
+  if (s.ok()) s = call(a.client.get());
+  return s.ok() ? kExitOk : ctx->Fail(s);
+}
+
 std::vector<std::string> SplitList(const std::string& s, const char* seps) {
   std::vector<std::string> out;
   size_t i = 0;
@@ -79,86 +90,77 @@ std::string Time(int64_t us) {
 int RunTables(Context* ctx) {
   std::vector<std::string> args;
   int rc;
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (!args.empty()) return ctx->UsageError("takes no arguments");
-  Admin a;
-  Status s = Connect(ctx, &a);
-  std::vector<std::string> names;
-  if (s.ok()) s = a.client->ListTables(&names);
-  if (!s.ok()) return ctx->Fail(s);
-  for (const auto& n : names) ctx->out() << n << "\n";
-  return kExitOk;
+  if (!ctx->ParseOperands(&args, 0, 0, "takes no arguments", &rc)) return rc;
+  return WithMaster(ctx, [&](meta::MetaClient* client) -> Status {
+    std::vector<std::string> names;
+    RETURN_NOT_OK(client->ListTables(&names));
+    for (const auto& n : names) ctx->out() << n << "\n";
+    return Status::OK();
+  });
 }
 
 int RunDescribe(Context* ctx) {
   std::vector<std::string> args;
   int rc;
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (args.size() != 1) return ctx->UsageError("expected one TABLE");
-  Admin a;
-  Status s = Connect(ctx, &a);
-  meta::TableInfo info;
-  if (s.ok()) s = a.client->DescribeTable(args[0], &info);
-  if (!s.ok()) return ctx->Fail(s);
-  ctx->out() << "table: " << info.name << "\n";
-  for (const auto& f : info.schema.families()) ctx->out() << "family: " << f.ToString() << "\n";
-  ctx->out() << "tablets: " << info.num_tablets << " (" << info.num_assigned << " assigned)\n";
-  return kExitOk;
+  if (!ctx->ParseOperands(&args, 1, 1, "expected one TABLE", &rc)) return rc;
+  return WithMaster(ctx, [&](meta::MetaClient* client) -> Status {
+    meta::TableInfo info;
+    RETURN_NOT_OK(client->DescribeTable(args[0], &info));
+    ctx->out() << "table: " << info.name << "\n";
+    for (const auto& f : info.schema.families()) ctx->out() << "family: " << f.ToString() << "\n";
+    ctx->out() << "tablets: " << info.num_tablets << " (" << info.num_assigned << " assigned)\n";
+    return Status::OK();
+  });
 }
 
 int RunTablets(Context* ctx) {
   std::vector<std::string> args;
   int rc;
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (args.size() != 1) return ctx->UsageError("expected one TABLE");
-  Admin a;
-  Status s = Connect(ctx, &a);
-  std::vector<meta::TabletInfo> tablets;
-  if (s.ok()) s = a.client->ListTablets(args[0], &tablets);
-  if (!s.ok()) return ctx->Fail(s);
-  ctx->out() << "ID\tSTART\tEND\tSTATE\tSERVER\tSIZE\tSINCE\n";
-  for (const auto& t : tablets) {
-    const meta::TabletMeta& m = t.meta;
-    ctx->out() << m.id << "\t" << Row(m.start_row, "-inf") << "\t" << Row(m.end_row, "+inf")
-               << "\t" << meta::TabletStateName(m.state)
-               << (m.reason.empty() ? "" : " (" + m.reason + ")") << "\t"
-               << (m.server.empty() ? "-" : m.server) << "\t" << t.size_bytes << "\t"
-               << Time(m.since_us) << "\n";
-  }
-  return kExitOk;
+  if (!ctx->ParseOperands(&args, 1, 1, "expected one TABLE", &rc)) return rc;
+  return WithMaster(ctx, [&](meta::MetaClient* client) -> Status {
+    std::vector<meta::TabletInfo> tablets;
+    RETURN_NOT_OK(client->ListTablets(args[0], &tablets));
+    ctx->out() << "ID\tSTART\tEND\tSTATE\tSERVER\tSIZE\tSINCE\n";
+    for (const auto& t : tablets) {
+      const meta::TabletMeta& m = t.meta;
+      ctx->out() << m.id << "\t" << Row(m.start_row, "-inf") << "\t" << Row(m.end_row, "+inf")
+                 << "\t" << meta::TabletStateName(m.state)
+                 << (m.reason.empty() ? "" : " (" + m.reason + ")") << "\t"
+                 << (m.server.empty() ? "-" : m.server) << "\t" << t.size_bytes << "\t"
+                 << Time(m.since_us) << "\n";
+    }
+    return Status::OK();
+  });
 }
 
 int RunServers(Context* ctx) {
   std::vector<std::string> args;
   int rc;
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (!args.empty()) return ctx->UsageError("takes no arguments");
-  Admin a;
-  Status s = Connect(ctx, &a);
-  std::vector<meta::ServerInfo> servers;
-  if (s.ok()) s = a.client->ListServers(&servers);
-  if (!s.ok()) return ctx->Fail(s);
-  ctx->out() << "ADDRESS\tLIVE\tDATA\tTABLETS\tAPPLIES/S\tSCANS/S\tRSS\tLAST_KEEPALIVE\n";
-  for (const auto& v : servers) {
-    ctx->out() << v.address << "\t" << (v.live ? "yes" : "no") << "\t"
-               << (v.shared_data ? "shared" : "local") << "\t" << v.tablets << "\t"
-               << v.applies_per_sec << "\t" << v.scans_per_sec << "\t" << v.rss_bytes << "\t"
-               << Time(v.last_keepalive_us) << "\n";
-  }
-  return kExitOk;
+  if (!ctx->ParseOperands(&args, 0, 0, "takes no arguments", &rc)) return rc;
+  return WithMaster(ctx, [&](meta::MetaClient* client) -> Status {
+    std::vector<meta::ServerInfo> servers;
+    RETURN_NOT_OK(client->ListServers(&servers));
+    ctx->out() << "ADDRESS\tLIVE\tDATA\tTABLETS\tAPPLIES/S\tSCANS/S\tRSS\tLAST_KEEPALIVE\n";
+    for (const auto& v : servers) {
+      ctx->out() << v.address << "\t" << (v.live ? "yes" : "no") << "\t"
+                 << (v.shared_data ? "shared" : "local") << "\t" << v.tablets << "\t"
+                 << v.applies_per_sec << "\t" << v.scans_per_sec << "\t" << v.rss_bytes << "\t"
+                 << Time(v.last_keepalive_us) << "\n";
+    }
+    return Status::OK();
+  });
 }
 
 int RunFsck(Context* ctx) {
   std::vector<std::string> args;
   int rc;
   ctx->flags()->AddBool("repair", false, "fix what can be fixed safely (admin role)");
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (!args.empty()) return ctx->UsageError("takes no arguments");
-  Admin a;
-  Status s = Connect(ctx, &a);
+  if (!ctx->ParseOperands(&args, 0, 0, "takes no arguments", &rc)) return rc;
   meta::FsckReply reply;
-  if (s.ok()) s = a.client->Fsck(ctx->flags()->GetBool("repair"), &reply);
-  if (!s.ok()) return ctx->Fail(s);
+  int exit_code = WithMaster(ctx, [&](meta::MetaClient* client) {
+    return client->Fsck(ctx->flags()->GetBool("repair"), &reply);
+  });
+  if (exit_code != kExitOk) return exit_code;
   for (const auto& l : reply.lines) ctx->out() << l << "\n";
   if (reply.problems > 0) {
     ctx->out() << reply.problems << " problem(s), " << reply.repaired << " repaired\n";
@@ -185,8 +187,7 @@ int RunCreate(Context* ctx) {
       .ValueName("SPEC");
   ctx->flags()->AddString("split", "", "initial split rows, comma-separated; may be repeated")
       .ValueName("ROWS");
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (args.empty()) return ctx->UsageError("expected TABLE");
+  if (!ctx->ParseOperands(&args, 1, SIZE_MAX, "expected TABLE", &rc)) return rc;
   meta::CreateTableRequest req;
   req.name = args[0];
   std::vector<std::string> specs = RepeatedList(ctx, "family", " \t");
@@ -199,26 +200,23 @@ int RunCreate(Context* ctx) {
   }
   req.split_rows = RepeatedList(ctx, "split", ",");
   req.split_rows.insert(req.split_rows.end(), args.begin() + 1, args.end());
-  Admin a;
-  Status s = Connect(ctx, &a);
-  meta::TableInfo info;
-  if (s.ok()) s = a.client->CreateTable(req, &info);
-  if (!s.ok()) return ctx->Fail(s);
-  ctx->out() << "created table " << info.name << " with " << info.num_tablets << " tablets\n";
-  return kExitOk;
+  return WithMaster(ctx, [&](meta::MetaClient* client) -> Status {
+    meta::TableInfo info;
+    RETURN_NOT_OK(client->CreateTable(req, &info));
+    ctx->out() << "created table " << info.name << " with " << info.num_tablets << " tablets\n";
+    return Status::OK();
+  });
 }
 
 int RunDrop(Context* ctx) {
   std::vector<std::string> args;
   int rc;
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (args.size() != 1) return ctx->UsageError("expected one TABLE");
-  Admin a;
-  Status s = Connect(ctx, &a);
-  if (s.ok()) s = a.client->DeleteTable(args[0]);
-  if (!s.ok()) return ctx->Fail(s);
-  ctx->out() << "deleted table " << args[0] << "\n";
-  return kExitOk;
+  if (!ctx->ParseOperands(&args, 1, 1, "expected one TABLE", &rc)) return rc;
+  return WithMaster(ctx, [&](meta::MetaClient* client) -> Status {
+    RETURN_NOT_OK(client->DeleteTable(args[0]));
+    ctx->out() << "deleted table " << args[0] << "\n";
+    return Status::OK();
+  });
 }
 
 int RunAlter(Context* ctx) {
@@ -230,8 +228,7 @@ int RunAlter(Context* ctx) {
   ctx->flags()->AddString("remove", "", "families to remove, comma-separated; may be repeated")
       .ValueName("NAMES");
   ctx->flags()->AddBool("force", false, "remove families even if they hold data");
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (args.size() != 1) return ctx->UsageError("expected one TABLE");
+  if (!ctx->ParseOperands(&args, 1, 1, "expected one TABLE", &rc)) return rc;
   meta::AlterTableRequest req;
   req.name = args[0];
   req.force = ctx->flags()->GetBool("force");
@@ -250,13 +247,12 @@ int RunAlter(Context* ctx) {
     req.ops.push_back(op);
   }
   if (req.ops.empty()) return ctx->UsageError("nothing to change: give --family or --remove");
-  Admin a;
-  Status s = Connect(ctx, &a);
-  meta::TableInfo info;
-  if (s.ok()) s = a.client->AlterTable(req, &info);
-  if (!s.ok()) return ctx->Fail(s);
-  ctx->out() << "table " << info.name << ": " << info.schema.ToString() << "\n";
-  return kExitOk;
+  return WithMaster(ctx, [&](meta::MetaClient* client) -> Status {
+    meta::TableInfo info;
+    RETURN_NOT_OK(client->AlterTable(req, &info));
+    ctx->out() << "table " << info.name << ": " << info.schema.ToString() << "\n";
+    return Status::OK();
+  });
 }
 
 }  // namespace

@@ -115,8 +115,7 @@ int RunSet(Context* ctx) {
   AddTimeFlag(ctx, "timestamp: microseconds, @MICROS or ISO 8601 (default: now)");
   std::vector<std::string> args;
   int rc;
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (args.size() != 4) return ctx->UsageError("expected TABLE ROW COLUMN VALUE");
+  if (!ctx->ParseOperands(&args, 4, 4, "expected TABLE ROW COLUMN VALUE", &rc)) return rc;
   int64_t ts;
   bool given;
   if (!ParseTimeFlag(ctx, &ts, &given, &rc)) return rc;
@@ -137,8 +136,7 @@ int RunGet(Context* ctx) {
                        "newest versions per column to show (0: all)");
   std::vector<std::string> args;
   int rc;
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (args.size() < 2 || args.size() > 3) return ctx->UsageError("expected TABLE ROW [COLUMN]");
+  if (!ctx->ParseOperands(&args, 2, 3, "expected TABLE ROW [COLUMN]", &rc)) return rc;
   if (args[1].empty()) return ctx->UsageError("ROW must not be empty");
   ScanPredicate pred;
   pred.SetRow(args[1]);
@@ -163,8 +161,7 @@ int RunErase(Context* ctx) {
   AddTimeFlag(ctx, "erase only the version with this timestamp (needs COLUMN)");
   std::vector<std::string> args;
   int rc;
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (args.size() < 2 || args.size() > 3) return ctx->UsageError("expected TABLE ROW [COLUMN]");
+  if (!ctx->ParseOperands(&args, 2, 3, "expected TABLE ROW [COLUMN]", &rc)) return rc;
   if (args[1].empty()) return ctx->UsageError("ROW must not be empty");
   int64_t ts;
   bool given;
@@ -193,8 +190,7 @@ int RunScan(Context* ctx) {
   ctx->flags()->AddInt("limit", 0, 0, INT64_MAX, "stop after N cells (0: no limit)").ValueName("N");
   std::vector<std::string> args;
   int rc;
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (args.empty() || args.size() > 2) return ctx->UsageError("expected TABLE [PREDICATE]");
+  if (!ctx->ParseOperands(&args, 1, 2, "expected TABLE [PREDICATE]", &rc)) return rc;
   ScanPredicate pred;
   if (!ParsePredicateArg(ctx, args, 1, &pred, &rc)) return rc;
   std::unique_ptr<Table> t;
@@ -209,8 +205,7 @@ int RunDump(Context* ctx) {
   AddFormatFlag(ctx, "default: tsv");
   std::vector<std::string> args;
   int rc;
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (args.empty() || args.size() > 2) return ctx->UsageError("expected TABLE [PREDICATE]");
+  if (!ctx->ParseOperands(&args, 1, 2, "expected TABLE [PREDICATE]", &rc)) return rc;
   if (ctx->flags()->GetString("format") == "text") {
     return ctx->UsageError("dump writes tsv or json (what load reads)");
   }
@@ -226,8 +221,7 @@ int RunDump(Context* ctx) {
 int RunCount(Context* ctx) {
   std::vector<std::string> args;
   int rc;
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (args.empty() || args.size() > 2) return ctx->UsageError("expected TABLE [PREDICATE]");
+  if (!ctx->ParseOperands(&args, 1, 2, "expected TABLE [PREDICATE]", &rc)) return rc;
   ScanPredicate pred;
   if (!ParsePredicateArg(ctx, args, 1, &pred, &rc)) return rc;
   std::unique_ptr<Table> t;
@@ -280,8 +274,7 @@ int RunLoad(Context* ctx) {
   ctx->flags()->AddInt("batch_cells", 1000, 1, 1000000, "cells per batch").ValueName("N");
   std::vector<std::string> args;
   int rc;
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (args.empty() || args.size() > 2) return ctx->UsageError("expected TABLE [FILE|-]");
+  if (!ctx->ParseOperands(&args, 1, 2, "expected TABLE [FILE|-]", &rc)) return rc;
   std::string source = args.size() == 2 ? args[1] : "-";
   std::ifstream file;
   std::istream* in = &std::cin;

@@ -375,8 +375,7 @@ int RunStart(Context* ctx) {
   f->AddDurationMs("timeout", 20000, 100, 600000, "how long to wait for each daemon");
   std::vector<std::string> args;
   int rc;
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (args.size() != 1) return ctx->UsageError("expected one DIR");
+  if (!ctx->ParseOperands(&args, 1, 1, "expected one DIR", &rc)) return rc;
   std::string dir = AbsolutePath(args[0]);
   LocalCluster c(dir);
   Status s = c.Load();
@@ -410,8 +409,7 @@ int RunStop(Context* ctx) {
                               "how long to wait after SIGTERM before SIGKILL");
   std::vector<std::string> args;
   int rc;
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (args.size() != 1) return ctx->UsageError("expected one DIR");
+  if (!ctx->ParseOperands(&args, 1, 1, "expected one DIR", &rc)) return rc;
   LocalCluster c(AbsolutePath(args[0]));
   Status s = c.Load();
   if (!s.ok()) return ctx->Fail(s);
@@ -442,8 +440,7 @@ int RunStop(Context* ctx) {
 int RunStatus(Context* ctx) {
   std::vector<std::string> args;
   int rc;
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (args.size() != 1) return ctx->UsageError("expected one DIR");
+  if (!ctx->ParseOperands(&args, 1, 1, "expected one DIR", &rc)) return rc;
   LocalCluster c(AbsolutePath(args[0]));
   Status s = c.Load();
   if (!s.ok()) return ctx->Fail(s);

@@ -74,8 +74,7 @@ int RunLockLs(Context* ctx) {
   std::vector<std::string> args;
   int rc;
   ctx->flags()->AddBool("long", false, "show each child's metadata").Short('l');
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (args.size() != 1) return ctx->UsageError("expected one PATH");
+  if (!ctx->ParseOperands(&args, 1, 1, "expected one PATH", &rc)) return rc;
   const bool long_form = ctx->flags()->GetBool("long");
   const std::string path = args[0];
   return WithSession(ctx, [&](LockSession* session) -> Status {
@@ -104,8 +103,7 @@ int RunLockLs(Context* ctx) {
 int RunLockCat(Context* ctx) {
   std::vector<std::string> args;
   int rc;
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (args.size() != 1) return ctx->UsageError("expected one PATH");
+  if (!ctx->ParseOperands(&args, 1, 1, "expected one PATH", &rc)) return rc;
   return WithSession(ctx, [&](LockSession* session) -> Status {
     std::unique_ptr<LockHandle> h;
     RETURN_NOT_OK(session->Open(args[0], lock::kRead, 0, &h));
@@ -119,8 +117,7 @@ int RunLockCat(Context* ctx) {
 int RunLockStat(Context* ctx) {
   std::vector<std::string> args;
   int rc;
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (args.size() != 1) return ctx->UsageError("expected one PATH");
+  if (!ctx->ParseOperands(&args, 1, 1, "expected one PATH", &rc)) return rc;
   return WithSession(ctx, [&](LockSession* session) -> Status {
     std::unique_ptr<LockHandle> h;
     lock::NodeStat st;
@@ -136,8 +133,9 @@ int RunLockPut(Context* ctx) {
   ctx->flags()->AddInt("cas", -1, -1, INT64_MAX,
                        "only write if the content generation is this (compare-and-set)")
       .ValueName("GENERATION");
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (args.size() != 2) return ctx->UsageError("expected PATH and VALUE ('-': standard input)");
+  if (!ctx->ParseOperands(&args, 2, 2, "expected PATH and VALUE ('-': standard input)", &rc)) {
+    return rc;
+  }
   std::string value = args[1];
   if (value == "-") {
     value.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
@@ -156,8 +154,7 @@ int RunLockPut(Context* ctx) {
 int RunLockRm(Context* ctx) {
   std::vector<std::string> args;
   int rc;
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (args.size() != 1) return ctx->UsageError("expected one PATH");
+  if (!ctx->ParseOperands(&args, 1, 1, "expected one PATH", &rc)) return rc;
   return WithSession(ctx, [&](LockSession* session) -> Status {
     std::unique_ptr<LockHandle> h;
     RETURN_NOT_OK(session->Open(args[0], lock::kWrite, 0, &h));
@@ -168,8 +165,7 @@ int RunLockRm(Context* ctx) {
 int RunLockSessions(Context* ctx) {
   std::vector<std::string> args;
   int rc;
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (!args.empty()) return ctx->UsageError("expected no arguments");
+  if (!ctx->ParseOperands(&args, 0, 0, "expected no arguments", &rc)) return rc;
   return WithSession(ctx, [&](LockSession* session) -> Status {
     std::vector<lock::SessionInfo> sessions;
     RETURN_NOT_OK(session->ListSessions(&sessions));

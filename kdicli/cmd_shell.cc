@@ -131,8 +131,7 @@ std::vector<std::string> ListTables(Context* ctx) {
 int RunShell(Context* ctx) {
   std::vector<std::string> args;
   int rc;
-  if (!ctx->Parse(&args, &rc)) return rc;
-  if (!args.empty()) return ctx->UsageError("expected no arguments");
+  if (!ctx->ParseOperands(&args, 0, 0, "expected no arguments", &rc)) return rc;
 
   // The global options of this invocation, passed to every command.
   std::vector<std::string> global;

@@ -159,6 +159,16 @@ bool Context::Parse(std::vector<std::string>* operands, int* exit_code) {
   return true;
 }
 
+bool Context::ParseOperands(std::vector<std::string>* operands, size_t min, size_t max,
+                            const std::string& expected, int* exit_code) {
+  if (!Parse(operands, exit_code)) return false;
+  if (operands->size() < min || operands->size() > max) {
+    *exit_code = UsageError(expected);
+    return false;
+  }
+  return true;
+}
+
 std::vector<std::string> Context::RepeatedFlag(const std::string& name) const {
   // Parse() accepted these arguments, so every "--flag" is a declared option;
   // the declarations tell which flags consume the next argument as a value.

@@ -31,6 +31,7 @@
 #ifndef KDI_KDICLI_COMMAND_H_
 #define KDI_KDICLI_COMMAND_H_
 
+#include <cstddef>
 #include <ostream>
 #include <memory>
 #include <string>
@@ -91,6 +92,10 @@ class Context {
   // *operands. Returns false with *exit_code set when the command must end:
   // 0 after printing --help, 2 after printing a usage error.
   bool Parse(std::vector<std::string>* operands, int* exit_code);
+  // Parse(), then a usage error (`expected`, exit code 2) unless there are
+  // between min and max operands.
+  bool ParseOperands(std::vector<std::string>* operands, size_t min, size_t max,
+                     const std::string& expected, int* exit_code);
   // Every value the command line gave the (non-boolean) flag `name`, in order,
   // for flags that may be repeated (--family a --family b): flags() keeps only
   // the last one. Spellings as Parse accepts them (--name=V, --name V, dashes
