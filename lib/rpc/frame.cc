@@ -17,20 +17,18 @@ constexpr uint32_t kMaxStatusMessageBytes = 64 * 1024;
 // tabletd's CPU and ~14% of the client's).
 bool CompressedEnough(size_t compressed, size_t plain) { return compressed <= plain / 2; }
 
-// For a large body, deflates a sample from its front first: data that does not
-// compress well enough (already compressed values, random bytes) is then sent
-// as is without paying to deflate all of it.
+}  // namespace
+
+// Deflates a sample from the body's front: data that does not compress well
+// enough is then sent as is without paying to deflate all of it.
 bool WorthCompressing(std::string_view body) {
-  constexpr size_t kSampleBytes = 16 * 1024;
-  if (body.size() < 4 * kSampleBytes) return true;
-  uLongf bound = compressBound(kSampleBytes);
-  std::string sample(bound, '\0');
-  int rc = compress2(reinterpret_cast<Bytef*>(&sample[0]), &bound,
-                     reinterpret_cast<const Bytef*>(body.data()), kSampleBytes, 1);
+  constexpr size_t kSampleBytes = 4 * 1024;
+  if (body.size() < 2 * kSampleBytes) return true;
+  Bytef sample[kSampleBytes + kSampleBytes / 64 + 64];  // above zlib's compressBound
+  uLongf bound = sizeof(sample);
+  int rc = compress2(sample, &bound, reinterpret_cast<const Bytef*>(body.data()), kSampleBytes, 1);
   return rc == Z_OK && CompressedEnough(bound, kSampleBytes);
 }
-
-}  // namespace
 
 void EncodeFrameHeader(const FrameHeader& h, char out[kFrameHeaderSize]) {
   EncodeFixed16(out + 0, h.magic);

@@ -43,19 +43,25 @@ constexpr int kCloseGraceMs = 1000;
 // payload follows as it is (moved, never copied into a frame string; a
 // profile of full scans showed that copy at 15% of tabletd's CPU). A payload
 // that is worth compressing is deflated into *head instead.
+// `gate` (null: never compress) remembers whether this connection's large
+// replies compress, so a stream of incompressible pages skips even the sample.
 void BuildReplyFrame(uint16_t type, uint32_t request_id, const Status& status,
-                     std::string* payload, bool compress, std::string* head) {
+                     std::string* payload, CompressionGate* gate, std::string* head) {
   FrameHeader h;
   h.flags = kFlagReply;
   h.type = type;
   h.request_id = request_id;
   head->clear();
-  if (compress && payload->size() >= kMinCompressBytes) {
-    std::string body;
-    EncodeReplyBody(status, *payload, &body);
-    AppendFrame(h, body, head, true);
-    payload->clear();
-    return;
+  if (gate != nullptr && payload->size() >= kMinCompressBytes && gate->ShouldTry()) {
+    if (WorthCompressing(*payload)) {
+      std::string body;
+      EncodeReplyBody(status, *payload, &body);
+      AppendFrame(h, body, head, true);
+      payload->clear();
+      gate->Record((static_cast<uint8_t>((*head)[3]) & kFlagCompressed) != 0);
+      return;
+    }
+    gate->Record(false);
   }
   head->reserve(kFrameHeaderSize + 16 + status.message().size());
   head->resize(kFrameHeaderSize);
@@ -66,7 +72,7 @@ void BuildReplyFrame(uint16_t type, uint32_t request_id, const Status& status,
 
 std::string BuildReplyFrame(uint16_t type, uint32_t request_id, const Status& status) {
   std::string head, payload;
-  BuildReplyFrame(type, request_id, status, &payload, false, &head);
+  BuildReplyFrame(type, request_id, status, &payload, nullptr, &head);
   return head;
 }
 
@@ -149,6 +155,7 @@ struct ConnShared {
   std::atomic<size_t> queued_reply_bytes{0};
   std::shared_ptr<ReplyQueue> replies;
   bool compress = false;
+  CompressionGate compression;  // used from any thread that replies
   uint32_t max_body = kDefaultMaxBodyBytes;
 };
 
@@ -174,7 +181,8 @@ class ServerResponder final : public Responder {
                                                        " bytes exceeds the frame limit"));
       payload.clear();
     } else {
-      BuildReplyFrame(type_, request_id_, status, &payload, conn_->compress, &head);
+      BuildReplyFrame(type_, request_id_, status, &payload,
+                      conn_->compress ? &conn_->compression : nullptr, &head);
     }
     conn_->queued_reply_bytes.fetch_add(head.size() + payload.size(), std::memory_order_relaxed);
     conn_->replies->Push(conn_->id, std::move(head), std::move(payload));
