@@ -312,7 +312,7 @@ Status RemoteTable::SyncCoalesced(const std::string& key, uint64_t target,
     if (w->sync_inflight) {
       const uint64_t gen = w->sync_gen;
       const bool covers = w->inflight_covers >= target;
-      if (done_cv_.wait_for(l, join_wait, [&] { return w->sync_gen != gen; })) {
+      if (sync_cv_.wait_for(l, join_wait, [&] { return w->sync_gen != gen; })) {
         if (w->synced >= target) break;
         if (covers) {  // the RPC sent after our writes failed: so do we
           result = w->last_error;
@@ -344,7 +344,7 @@ Status RemoteTable::SyncCoalesced(const std::string& key, uint64_t target,
     } else {
       w->last_error = result;
     }
-    done_cv_.notify_all();
+    sync_cv_.notify_all();
     break;
   }
   w->waiters--;
