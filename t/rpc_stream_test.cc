@@ -16,65 +16,13 @@
 
 #include "lib/rpc/message_types.h"
 #include "lib/util/coding.h"
+#include "t/raw_tls_client.h"
 #include "t/rpc_fixture.h"
 
 namespace kdi::rpc {
 namespace {
 
 constexpr uint16_t kBig = 950;  // loop handler: replies with kBigReply bytes
-
-// A blocking TLS client made with raw OpenSSL, to misbehave as no Channel does.
-class RawClient {
- public:
-  RawClient(const TlsOptions& o, int port) {
-    ctx_ = SSL_CTX_new(TLS_client_method());
-    SSL_CTX_load_verify_locations(ctx_, o.ca_file.c_str(), nullptr);
-    SSL_CTX_use_certificate_chain_file(ctx_, o.cert_file.c_str());
-    SSL_CTX_use_PrivateKey_file(ctx_, o.key_file.c_str(), SSL_FILETYPE_PEM);
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    timeval tv{5, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return;
-    ssl_ = SSL_new(ctx_);
-    SSL_set_fd(ssl_, fd_);
-    ok_ = SSL_connect(ssl_) == 1;
-  }
-  ~RawClient() {
-    if (ssl_) SSL_free(ssl_);
-    if (fd_ >= 0) close(fd_);
-    SSL_CTX_free(ctx_);
-  }
-  bool ok() const { return ok_; }
-  bool Send(const std::string& bytes) {
-    return SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size())) ==
-           static_cast<int>(bytes.size());
-  }
-  // Reads and discards up to n bytes; returns how many came.
-  size_t Drain(size_t n) {
-    std::vector<char> buf(256 * 1024);
-    size_t got = 0;
-    while (got < n) {
-      int r = SSL_read(ssl_, buf.data(), static_cast<int>(std::min(buf.size(), n - got)));
-      if (r <= 0) break;
-      got += r;
-    }
-    return got;
-  }
-  void CloseSocket() {
-    close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  SSL_CTX* ctx_ = nullptr;
-  SSL* ssl_ = nullptr;
-  int fd_ = -1;
-  bool ok_ = false;
-};
 
 std::string RequestFrame(uint16_t type, uint32_t id, std::string_view body) {
   FrameHeader h;
@@ -101,7 +49,7 @@ TEST_F(RpcTest, ClientThatStopsReadingIsStoppedBeforeItsRepliesPassTheBacklogLim
       },
       Dispatch::kLoop);
   ASSERT_OK(server_->Start());
-  RawClient raw(certs_.Options("client"), server_->port());
+  RawTlsClient raw(certs_.Options("client"), server_->port());
   ASSERT_TRUE(raw.ok());
   constexpr int kN = 200;  // 100 MiB of replies asked for, all requests in one write
   std::string burst;
@@ -132,7 +80,7 @@ TEST_F(RpcTest, ClientThatStopsReadingIsStoppedBeforeItsRepliesPassTheBacklogLim
 TEST_F(RpcTest, ClientClosingMidFrameLeavesTheServerServing) {
   StartServer();
   {
-    RawClient raw(certs_.Options("client"), server_->port());
+    RawTlsClient raw(certs_.Options("client"), server_->port());
     ASSERT_TRUE(raw.ok());
     std::string f = RequestFrame(kEcho, 1, std::string(100, 'x'));
     ASSERT_TRUE(raw.Send(f.substr(0, kFrameHeaderSize + 10)));  // header + 10 of 100

@@ -19,6 +19,7 @@
 #include "lib/rpc/message_types.h"
 #include "lib/rpc/server.h"
 #include "lib/util/coding.h"
+#include "t/raw_tls_client.h"
 #include "t/rpc_fixture.h"
 
 namespace kdi::rpc {
@@ -100,53 +101,6 @@ TEST_F(RpcTest, UnknownTypeIsNotSupported) {
   ASSERT_OK(ch->Call(kEcho, "after", &reply));
 }
 
-// A TLS connection made with raw OpenSSL, to send frames no Channel would.
-class RawTlsConnection {
- public:
-  RawTlsConnection(const TlsOptions& o, int port) {
-    ctx_ = SSL_CTX_new(TLS_client_method());
-    SSL_CTX_load_verify_locations(ctx_, o.ca_file.c_str(), nullptr);
-    SSL_CTX_use_certificate_chain_file(ctx_, o.cert_file.c_str());
-    SSL_CTX_use_PrivateKey_file(ctx_, o.key_file.c_str(), SSL_FILETYPE_PEM);
-    SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    timeval tv{3, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return;
-    ssl_ = SSL_new(ctx_);
-    SSL_set_fd(ssl_, fd_);
-    ok_ = SSL_connect(ssl_) == 1;
-  }
-  ~RawTlsConnection() {
-    if (ssl_) SSL_free(ssl_);
-    if (fd_ >= 0) close(fd_);
-    SSL_CTX_free(ctx_);
-  }
-  bool ok() const { return ok_; }
-  bool Send(const std::string& bytes) {
-    return SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size())) ==
-           static_cast<int>(bytes.size());
-  }
-  // Everything until the server closes (or 3 s of silence).
-  std::string ReadAll() {
-    std::string got;
-    char buf[4096];
-    int n;
-    while ((n = SSL_read(ssl_, buf, sizeof(buf))) > 0) got.append(buf, n);
-    return got;
-  }
-
- private:
-  SSL_CTX* ctx_ = nullptr;
-  SSL* ssl_ = nullptr;
-  int fd_ = -1;
-  bool ok_ = false;
-};
-
 // Checks that bytes are exactly one kMsgServerError frame whose status has the
 // given code.
 void ExpectServerError(const std::string& bytes, Status::Code code) {
@@ -201,7 +155,7 @@ TEST_F(RpcTest, MalformedFramesCloseOnlyThatConnection) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.what);
-    RawTlsConnection raw(certs_.Options("client"), server_->port());
+    RawTlsClient raw(certs_.Options("client"), server_->port(), /*timeout_s=*/3);
     ASSERT_TRUE(raw.ok());
     // A good request first: it is answered before the bad frame closes things.
     std::string ping;
