@@ -51,7 +51,13 @@ trap cleanup EXIT INT TERM
 cat /proc/loadavg > "$results/loadavg_start"
 dirty=""
 [ -n "$(git -C "$src" status --porcelain --untracked-files=no 2>/dev/null)" ] && dirty=" + uncommitted changes"
-echo "$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)$dirty" > "$results/source"
+# The binaries' own tree when the build directory is a git clone (a fresh
+# clone built by .ci/run), else the source tree's.
+if built=$(git -C "$build" rev-parse --short HEAD 2>/dev/null); then
+  echo "$built" > "$results/source"
+else
+  echo "$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)$dirty" > "$results/source"
+fi
 date -u +%Y-%m-%dT%H:%MZ > "$results/date"
 date +%s > "$results/time_start"
 echo "run.sh: work directory $work"
