@@ -174,9 +174,10 @@ bool TableService::ConditionalApplyAndReply(const client::ConditionalApplyReques
 }
 
 // The inline write paths take only small requests (a few rows: the I/O thread
-// must not spend long on one request) to a tablet that takes writes now (not
-// frozen by a split); everything else, and every error of decoding or
-// acquiring, is left to the worker handler, which explains it.
+// must not spend long on one request) to a tablet that takes writes now
+// (TryAcquire for writing: not frozen by a split); everything else, and every
+// error of decoding or acquiring, is left to the worker handler, which
+// explains it (and decodes the body again: only small bodies pay that twice).
 bool TableService::TryApplyInline(const std::string& body, const rpc::ResponderPtr& r) {
   if (body.size() > kInlineMaxWriteBytes) return false;
   client::ApplyRequest req;
@@ -185,9 +186,7 @@ bool TableService::TryApplyInline(const std::string& body, const rpc::ResponderP
     return false;
   }
   TabletUse use;
-  if (!registry_->TryAcquireForRead(req.tablet, &use) || use.served()->frozen.load()) {
-    return false;
-  }
+  if (!registry_->TryAcquire(req.tablet, /*for_write=*/true, &use)) return false;
   bool busy = false;
   return ApplyAndReply(req, use, r, &busy);
 }
@@ -201,9 +200,7 @@ bool TableService::TryConditionalApplyInline(const std::string& body,
     return false;
   }
   TabletUse use;
-  if (!registry_->TryAcquireForRead(req.tablet, &use) || use.served()->frozen.load()) {
-    return false;
-  }
+  if (!registry_->TryAcquire(req.tablet, /*for_write=*/true, &use)) return false;
   bool busy = false;
   return ConditionalApplyAndReply(req, use, r, &busy);
 }
@@ -283,7 +280,7 @@ bool TableService::TryScanPageInline(const std::string& body, const rpc::Respond
     return false;  // not a point read
   }
   TabletUse use;
-  if (!registry_->TryAcquireForRead(req.tablet, &use)) return false;
+  if (!registry_->TryAcquire(req.tablet, /*for_write=*/false, &use)) return false;
   storage::ScanLimits limits;
   limits.max_cells = std::min<size_t>(req.max_cells, kInlineMaxCells);
   limits.max_bytes = std::min<size_t>(req.max_bytes, kInlineMaxBytes);

@@ -136,16 +136,17 @@ class TabletRegistry {
 
   // ServiceUnavailable while a tablet that failed a write waits to be reopened.
   Status Acquire(const client::TabletRef& ref, bool for_write, TabletUse* use);
-  // As Acquire(ref, false, use) but never waits for the tablet's op_mu (held
-  // exclusively while the tablet is closed, split or detached). False when it
-  // would wait, and in every case Acquire refuses (for Acquire to explain).
-  // For the RPC I/O thread: mu_ is held only for the map lookup.
-  bool TryAcquireForRead(const client::TabletRef& ref, TabletUse* use) {
+  // As Acquire(ref, for_write, use) but never waits for the tablet's op_mu
+  // (held exclusively while the tablet is closed, split or detached). False
+  // when it would wait, and in every case Acquire refuses (for Acquire to
+  // explain). For the RPC I/O thread: mu_ is held only for the map lookup.
+  bool TryAcquire(const client::TabletRef& ref, bool for_write, TabletUse* use) {
     if (!fencing_->serving()) return false;
     std::shared_ptr<ServedTablet> t = Find(ref);
     if (t == nullptr) return false;
     std::shared_lock<std::shared_mutex> hold(t->op_mu, std::try_to_lock);
     if (!hold.owns_lock() || t->closed || t->tablet == nullptr) return false;
+    if (for_write && t->frozen.load()) return false;
     use->served_ = std::move(t);
     use->hold_ = std::move(hold);
     return true;
