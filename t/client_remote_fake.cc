@@ -171,7 +171,7 @@ Status FakeCluster::Apply(const std::string& server, const client::ApplyRequest&
     call = apply_calls_++;
   }
   if (hook) hook(call);
-  std::lock_guard<std::mutex> l(mu_);
+  std::unique_lock<std::mutex> l(mu_);
   RETURN_NOT_OK(Count(server, "apply"));
   Tablet* tablet;
   RETURN_NOT_OK(Serving(server, req.tablet, &tablet));
@@ -183,7 +183,29 @@ Status FakeCluster::Apply(const std::string& server, const client::ApplyRequest&
   TableData& t = tables_[req.tablet.table];
   for (const RowMutation& m : req.rows) ApplyRow(&t, m);
   reply->revision = 1;
+  reply->durable = false;
+  if (!req.sync || !apply_sync_) return Status::OK();
+  std::function<void(int)> sync_hook = sync_hook_;
+  const int sync_call = sync_calls_++;
+  l.unlock();
+  if (sync_hook) sync_hook(sync_call);
+  l.lock();
+  RETURN_NOT_OK(Count(server, "syncapply"));
+  RETURN_NOT_OK(Serving(server, req.tablet, &tablet));
+  if (!sync_error_.ok()) return sync_error_;
+  synced_[req.tablet.ToString()]++;
+  reply->durable = true;
   return Status::OK();
+}
+
+void FakeCluster::SetApplySyncSupported(bool supported) {
+  std::lock_guard<std::mutex> l(mu_);
+  apply_sync_ = supported;
+}
+
+void FakeCluster::FailSyncs(Status status) {
+  std::lock_guard<std::mutex> l(mu_);
+  sync_error_ = std::move(status);
 }
 
 Status FakeCluster::ConditionalApply(const std::string& server,
@@ -224,6 +246,7 @@ Status FakeCluster::Sync(const std::string& server, const client::SyncRequest& r
   RETURN_NOT_OK(Count(server, "sync"));
   Tablet* tablet;
   RETURN_NOT_OK(Serving(server, req.tablet, &tablet));
+  if (!sync_error_.ok()) return sync_error_;
   synced_[req.tablet.ToString()]++;
   return Status::OK();
 }

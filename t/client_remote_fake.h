@@ -64,6 +64,15 @@ class FakeCluster : public client::RemoteBackend {
   // Called (without the lock) at the start of every Apply RPC, with the number
   // of Apply RPCs before this one; a test may block in it.
   void OnApply(std::function<void(int)> hook);
+  // An Apply asking for sync (ApplyRequest::sync) applies, then counts as a
+  // Sync of the tablet ("syncapply" in calls(), synced() + 1, the OnSync hook
+  // runs between the two, after the rows are applied) and replies durable.
+  // false: servers behave like old tabletds, whose backend fell back to a
+  // plain Apply (reply not durable; the client sends Sync RPCs).
+  void SetApplySyncSupported(bool supported);
+  // Every Sync RPC and sync Apply fails with this status (after applying the
+  // rows, as a tabletd whose fdatasync fails); OK to stop.
+  void FailSyncs(Status status);
 
   // RemoteBackend.
   Status ReadRoot(std::string* server, int64_t timeout_ms) override;
@@ -103,6 +112,8 @@ class FakeCluster : public client::RemoteBackend {
   int sync_calls_ = 0;
   std::function<void(int)> apply_hook_;
   int apply_calls_ = 0;
+  bool apply_sync_ = true;
+  Status sync_error_;
   int data_pages_ = 0;
 };
 

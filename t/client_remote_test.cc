@@ -146,6 +146,53 @@ TEST(RemoteTableTest, OpenMissingTableIsNotFound) {
   EXPECT_TRUE(s.IsNotFound()) << s.ToString();
 }
 
+// Blocks the RPCs a test names (by call number) until Release(); counts the
+// calls that entered. Release() is also run by the destructor, so a failed
+// assertion never leaves a client thread blocked.
+class Gate {
+ public:
+  explicit Gate(std::vector<int> blocked) : blocked_(std::move(blocked)) {}
+  ~Gate() { Release(); }
+  std::function<void(int)> Hook() {
+    return [this](int call) {
+      std::unique_lock<std::mutex> l(mu_);
+      entered_++;
+      cv_.notify_all();
+      if (std::find(blocked_.begin(), blocked_.end(), call) == blocked_.end()) return;
+      cv_.wait(l, [&] { return released_; });
+    };
+  }
+  // Waits (at most 10 s) until n calls entered the hook.
+  bool WaitEntered(int n) {
+    std::unique_lock<std::mutex> l(mu_);
+    return cv_.wait_for(l, std::chrono::seconds(10), [&] { return entered_ >= n; });
+  }
+  int entered() {
+    std::lock_guard<std::mutex> l(mu_);
+    return entered_;
+  }
+  void Release() {
+    std::lock_guard<std::mutex> l(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<int> blocked_;
+  int entered_ = 0;
+  bool released_ = false;
+};
+
+// Joins a thread at the end of scope (also when an assertion returns early).
+struct Joiner {
+  std::thread t;
+  ~Joiner() {
+    if (t.joinable()) t.join();
+  }
+};
+
 TEST(RemoteTableTest, BuffersUntilSyncThenBatchesPerTablet) {
   auto c = ThreeTablets();
   std::unique_ptr<RemoteTable> t;
@@ -165,9 +212,126 @@ TEST(RemoteTableTest, BuffersUntilSyncThenBatchesPerTablet) {
   RemoteStatsSnapshot st = t->stats();
   EXPECT_EQ(st.retries, 0u);
   EXPECT_EQ(st.rows_sent, 100u);
+  // The Sync travelled in the Applies (one RPC per tablet, no Sync RPC).
+  EXPECT_EQ(c->total_calls("syncapply"), 3);
+  EXPECT_EQ(c->total_calls("sync"), 0);
   // Sync with nothing new written sends nothing.
   ASSERT_OK(t->Sync());
+  EXPECT_EQ(c->total_calls("apply"), 3);
+  EXPECT_EQ(c->total_calls("sync"), 0);
+}
+
+// Against servers without ApplyWithFlags (the backend fell back to a plain
+// Apply), a Sync sends one Sync RPC per tablet after the Applies.
+TEST(RemoteTableTest, SyncSendsSyncRpcsWhenTheApplyCouldNotCarryIt) {
+  auto c = ThreeTablets();
+  c->SetApplySyncSupported(false);
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, test::FakeTableOptions(), &t));
+  for (int i = 0; i < 100; i++) ASSERT_OK(t->Set(RowName(i), "w:x", 1, "v"));
+  ASSERT_OK(t->Sync());
+  EXPECT_EQ(c->total_calls("apply"), 3);
+  EXPECT_EQ(c->total_calls("syncapply"), 0);
   EXPECT_EQ(c->total_calls("sync"), 3);
+  EXPECT_EQ(c->synced("t", "a"), 1);
+  EXPECT_EQ(c->synced("t", "b"), 1);
+  EXPECT_EQ(c->synced("t", "c"), 1);
+  ASSERT_OK(t->Sync());
+  EXPECT_EQ(c->total_calls("sync"), 3);
+}
+
+// A tablet whose rows need several Apply RPCs: only the last one carries
+// the Sync (the earlier ones were acknowledged before it was sent).
+TEST(RemoteTableTest, OnlyTheLastApplyOfATabletCarriesTheSync) {
+  auto c = ThreeTablets();
+  RemoteTableOptions o = test::FakeTableOptions();
+  o.max_batch_bytes = 300;
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, o, &t));
+  for (int i = 0; i < 20; i++) ASSERT_OK(t->Set("h" + std::to_string(i), "w:x", 1, std::string(50, 'v')));
+  ASSERT_OK(t->Sync());
+  EXPECT_GT(c->calls("s2", "apply"), 2);
+  EXPECT_EQ(c->calls("s2", "syncapply"), 1);
+  EXPECT_EQ(c->total_calls("sync"), 0);
+  EXPECT_EQ(c->synced("t", "b"), 1);
+  EXPECT_EQ(c->cells("t").size(), 20u);
+}
+
+// The server's Sync error of a sync Apply (the rows were applied, their
+// durability is unknown) is returned by Table::Sync; the tablet stays
+// unsynced and the next Sync syncs it with a Sync RPC.
+TEST(RemoteTableTest, SyncErrorOfASyncApplyReachesTheCaller) {
+  auto c = ThreeTablets();
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, test::FakeTableOptions(), &t));
+  c->FailSyncs(Status::IOError("fdatasync: No space left on device"));
+  ASSERT_OK(t->Set("h", "w:x", 1, "v"));
+  Status s = t->Sync();
+  EXPECT_TRUE(s.IsIOError()) << s.ToString();
+  EXPECT_NE(s.message().find("No space left"), std::string::npos) << s.ToString();
+  EXPECT_EQ(c->synced("t", "b"), 0);
+  c->FailSyncs(Status::OK());
+  ASSERT_OK(t->Sync());
+  EXPECT_EQ(c->synced("t", "b"), 1);
+  EXPECT_EQ(c->calls("s2", "sync"), 2) << "one failed Sync RPC in the first Sync, one in the second";
+}
+
+// A sync Apply covers every write of the tablet acknowledged before it was
+// sent, by any thread: a Sync whose write was acknowledged earlier needs no
+// RPC of its own afterwards.
+TEST(RemoteTableTest, ASyncApplyCoversWritesAcknowledgedBeforeIt) {
+  auto c = ThreeTablets();
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, test::FakeTableOptions(), &t));
+  ASSERT_OK(t->Set("h", "w:x", 1, "from A"));
+  ASSERT_OK(t->Flush());  // acknowledged, not durable
+  Status b_status;
+  std::thread b([&] {
+    b_status = t->Set("k", "w:x", 1, "from B");
+    if (b_status.ok()) b_status = t->Sync();  // one sync Apply
+  });
+  b.join();
+  ASSERT_OK(b_status);
+  EXPECT_EQ(c->calls("s2", "syncapply"), 1);
+  ASSERT_OK(t->Sync());  // A
+  EXPECT_EQ(c->total_calls("sync"), 0) << "A's write was covered by B's sync Apply";
+  EXPECT_EQ(c->synced("t", "b"), 1);
+}
+
+// ...but not a write acknowledged while the sync Apply was in flight: the
+// Sync of that write sends a Sync RPC after the sync Apply completed.
+TEST(RemoteTableTest, ASyncApplyDoesNotCoverWritesAcknowledgedWhileInFlight) {
+  auto c = ThreeTablets();
+  std::unique_ptr<RemoteTable> t;
+  ASSERT_OK(RemoteTable::OpenWithBackend(c, test::FakeTableOptions(), &t));
+  Gate gate({0});
+  c->OnSync(gate.Hook());  // blocks B's sync Apply after it applied
+  Status b_status, a_status;
+  Joiner b{std::thread([&] {
+    b_status = t->Set("k", "w:x", 1, "from B");
+    if (b_status.ok()) b_status = t->Sync();
+  })};
+  ASSERT_TRUE(gate.WaitEntered(1));
+  RowMutation m("h");
+  m.Set("w:x", 1, "from A");
+  // Acknowledged while B's RPC is in flight (a conditional apply is sent at
+  // once; a Flush would wait for B's flight).
+  EXPECT_OK(t->ApplyIf({}, m, nullptr));  // (no early return: B is blocked in the gate)
+  std::atomic<bool> a_done{false};
+  Joiner a{std::thread([&] {
+    a_status = t->Sync();
+    a_done = true;
+  })};
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  EXPECT_FALSE(a_done) << "A returned before B's flight (applied before A's Sync) ended";
+  gate.Release();
+  a.t.join();
+  b.t.join();
+  ASSERT_OK(a_status);
+  ASSERT_OK(b_status);
+  EXPECT_EQ(c->calls("s2", "syncapply"), 1);
+  EXPECT_EQ(c->calls("s2", "sync"), 1) << "A's write needed a Sync RPC sent after its ack";
+  EXPECT_EQ(c->synced("t", "b"), 2);
 }
 
 TEST(RemoteTableTest, FlushesBySizeAndCutsBatches) {
@@ -416,7 +580,9 @@ TEST(RemoteTableTest, BackgroundFlushErrorIsReturnedBySync) {
   Status s = t->Sync();
   EXPECT_TRUE(s.IsNotFound()) << s.ToString();
   EXPECT_NE(s.message().find("earlier buffered write"), std::string::npos) << s.ToString();
-  EXPECT_EQ(c->total_calls("sync"), 1) << "only the first Sync had a tablet to sync";
+  // (In an Apply carrying it, or in a Sync RPC if the flusher sent "h" first.)
+  EXPECT_EQ(c->total_calls("sync") + c->total_calls("syncapply"), 1)
+      << "only the first Sync had a tablet to sync";
 }
 
 // The same error surfaces on the next write when the application does not Sync.
@@ -465,6 +631,7 @@ TEST(RemoteTableTest, SyncDuringAFailingBackgroundFlushReturnsItsError) {
 // and returned before its write was durable.
 TEST(RemoteTableTest, SyncDoesNotRelyOnAnotherThreadsSyncInFlight) {
   auto c = ThreeTablets();
+  c->SetApplySyncSupported(false);  // Sync RPCs (servers without ApplyWithFlags)
   std::unique_ptr<RemoteTable> t;
   ASSERT_OK(RemoteTable::OpenWithBackend(c, test::FakeTableOptions(), &t));
   std::mutex mu;
@@ -525,58 +692,13 @@ TEST(RemoteTableTest, FailedFlushOfAnotherThreadFailsTheNextSync) {
   EXPECT_EQ(c->cells("t").size(), 1u);
 }
 
-// Blocks the RPCs a test names (by call number) until Release(); counts the
-// calls that entered. Release() is also run by the destructor, so a failed
-// assertion never leaves a client thread blocked.
-class Gate {
- public:
-  explicit Gate(std::vector<int> blocked) : blocked_(std::move(blocked)) {}
-  ~Gate() { Release(); }
-  std::function<void(int)> Hook() {
-    return [this](int call) {
-      std::unique_lock<std::mutex> l(mu_);
-      entered_++;
-      cv_.notify_all();
-      if (std::find(blocked_.begin(), blocked_.end(), call) == blocked_.end()) return;
-      cv_.wait(l, [&] { return released_; });
-    };
-  }
-  // Waits (at most 10 s) until n calls entered the hook.
-  bool WaitEntered(int n) {
-    std::unique_lock<std::mutex> l(mu_);
-    return cv_.wait_for(l, std::chrono::seconds(10), [&] { return entered_ >= n; });
-  }
-  int entered() {
-    std::lock_guard<std::mutex> l(mu_);
-    return entered_;
-  }
-  void Release() {
-    std::lock_guard<std::mutex> l(mu_);
-    released_ = true;
-    cv_.notify_all();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<int> blocked_;
-  int entered_ = 0;
-  bool released_ = false;
-};
-
-// Joins a thread at the end of scope (also when an assertion returns early).
-struct Joiner {
-  std::thread t;
-  ~Joiner() {
-    if (t.joinable()) t.join();
-  }
-};
 
 // Group commit in the client: a Sync whose write another thread's Sync RPC
 // (sent after the write was acknowledged) covers waits for that RPC instead
 // of sending its own, and does not return before it completed.
 TEST(RemoteTableTest, ConcurrentSyncsShareTheRpcThatCoversThem) {
   auto c = ThreeTablets();
+  c->SetApplySyncSupported(false);  // Sync RPCs (servers without ApplyWithFlags)
   std::unique_ptr<RemoteTable> t;
   ASSERT_OK(RemoteTable::OpenWithBackend(c, test::FakeTableOptions(), &t));
   t->SetSyncJoinWaitMsForTesting(10000);
@@ -611,6 +733,7 @@ TEST(RemoteTableTest, ConcurrentSyncsShareTheRpcThatCoversThem) {
 // acknowledged: it waits for that RPC to end and then sends the next one.
 TEST(RemoteTableTest, SyncDoesNotReturnOnAnRpcSentBeforeItsWrite) {
   auto c = ThreeTablets();
+  c->SetApplySyncSupported(false);  // Sync RPCs (servers without ApplyWithFlags)
   std::unique_ptr<RemoteTable> t;
   ASSERT_OK(RemoteTable::OpenWithBackend(c, test::FakeTableOptions(), &t));
   t->SetSyncJoinWaitMsForTesting(10000);
@@ -643,6 +766,7 @@ TEST(RemoteTableTest, SyncDoesNotReturnOnAnRpcSentBeforeItsWrite) {
 // A failed Sync RPC fails every Sync that was waiting on it.
 TEST(RemoteTableTest, FailedSharedSyncRpcFailsEveryWaiter) {
   auto c = ThreeTablets();
+  c->SetApplySyncSupported(false);  // Sync RPCs (servers without ApplyWithFlags)
   RemoteTableOptions o = test::FakeTableOptions();
   o.op_timeout_ms = 150;
   std::unique_ptr<RemoteTable> t;

@@ -72,6 +72,59 @@ TEST(TableProtocolTest, ApplyRoundTrip) {
   EXPECT_TRUE(DecodeApplyRequest(body, &out).code() == Status::Code::kProtocolError);
 }
 
+TEST(TableProtocolTest, ApplyWithFlagsRoundTrip) {
+  for (bool sync : {true, false}) {
+    ApplyRequest req = SampleApply();
+    req.sync = sync;
+    std::string body;
+    EncodeApplyWithFlagsRequest(req, &body);
+    ApplyRequest out;
+    out.sync = !sync;
+    ASSERT_OK(DecodeApplyWithFlagsRequest(body, &out));
+    EXPECT_EQ(out.sync, sync);
+    EXPECT_EQ(out.tablet, req.tablet);
+    ASSERT_EQ(out.rows.size(), 2u);
+    EXPECT_TRUE(out.rows[0] == req.rows[0]);
+    EXPECT_TRUE(out.rows[1] == req.rows[1]);
+    ExpectPrefixesFail<ApplyRequest>(body, DecodeApplyWithFlagsRequest);
+    body.push_back('x');
+    EXPECT_EQ(DecodeApplyWithFlagsRequest(body, &out).code(), Status::Code::kProtocolError);
+  }
+  // A plain Apply body never carries the flag.
+  ApplyRequest req = SampleApply();
+  req.sync = true;
+  std::string body;
+  EncodeApplyRequest(req, &body);
+  ApplyRequest out;
+  ASSERT_OK(DecodeApplyRequest(body, &out));
+  EXPECT_FALSE(out.sync);
+  EXPECT_STREQ(TableMessageName(kMsgApplyWithFlags), "ApplyWithFlags");
+}
+
+TEST(TableProtocolTest, ApplyWithUnknownFlagsIsInvalidArgument) {
+  ApplyRequest req = SampleApply();
+  for (uint32_t flags : {2u, 3u, 0x80u, 0xffffffffu}) {
+    std::string body;
+    PutTabletRef(&body, req.tablet);
+    PutVarint32(&body, flags);
+    std::string rows;
+    EncodeApplyRequest(req, &rows);
+    std::string ref;
+    PutTabletRef(&ref, req.tablet);
+    body += rows.substr(ref.size());  // the rows part of a plain Apply body
+    ApplyRequest out;
+    Status s = DecodeApplyWithFlagsRequest(body, &out);
+    EXPECT_TRUE(s.IsInvalidArgument()) << flags << ": " << s.ToString();
+    EXPECT_NE(s.message().find("unknown flags"), std::string::npos) << s.ToString();
+  }
+  // An overlong flags varint is malformed, not unknown.
+  std::string body;
+  PutTabletRef(&body, req.tablet);
+  body += std::string(6, '\x80');
+  ApplyRequest out;
+  EXPECT_EQ(DecodeApplyWithFlagsRequest(body, &out).code(), Status::Code::kProtocolError);
+}
+
 TEST(TableProtocolTest, ConditionalApplyRoundTrip) {
   ConditionalApplyRequest req;
   req.tablet = {"t", "x"};
@@ -420,6 +473,7 @@ TEST(TableProtocolTest, GarbageNeverCrashes) {
     (void)DecodeLoadTabletRequest(b, &l);
     ConditionalApplyRequest c;
     (void)DecodeConditionalApplyRequest(b, &c);
+    (void)DecodeApplyWithFlagsRequest(b, &a);
   }
   SUCCEED();
 }

@@ -2,7 +2,8 @@
 //
 // A writer thread applies batches to one tablet through the table interface
 // and syncs every few batches, recording which batches were acknowledged
-// (Apply returned OK; and, separately, covered by a Sync that returned OK).
+// (Apply returned OK; and, separately, covered by a Sync that returned OK);
+// a second writer makes each batch a synced write of one RPC (ApplyAndSync).
 // Meanwhile the main thread kills the tabletd process with SIGKILL at random
 // moments, at least 20 times, restarting it and reloading the tablet through
 // the admin interface each time (the writer simply retries until the tablet
@@ -89,20 +90,24 @@ TEST(TabletdDurabilityTest, AcknowledgedWritesSurviveKill9) {
   std::atomic<bool> stop{false};
   std::atomic<int64_t> errors{0};
 
-  std::thread writer([&] {
+  // Writer 1 applies batches and syncs every 5th with a Sync RPC; writer 2
+  // (batches from 1,000,000 on, so timestamps differ) makes every write a
+  // synced write in one RPC (ApplyWithFlags with the sync flag).
+  auto write_loop = [&](int64_t first, bool apply_and_sync) {
     auto c = std::make_unique<TabletClient>(TabletClient::Options{
         tabletd->address(), test::ClientTlsContext(cluster.ClientTls()), nullptr, 3000});
     auto a = std::make_unique<TabletClient>(TabletClient::Options{
         tabletd->address(), test::ClientTlsContext(cluster.ServerTls()), nullptr, 3000});
     std::vector<int64_t> unsynced;
-    for (int64_t b = 1; !stop.load(); b++) {
-      Status s = c->Apply(t, MakeBatch(b));
+    for (int64_t b = first; !stop.load(); b++) {
+      Status s = apply_and_sync ? c->ApplyAndSync(t, MakeBatch(b)) : c->Apply(t, MakeBatch(b));
       if (s.ok()) {
         std::lock_guard<std::mutex> l(mu);
         applied.insert(b);
+        if (apply_and_sync) synced.insert(b);
         unsynced.push_back(b);
       }
-      if (s.ok() && b % 5 == 0) {
+      if (s.ok() && !apply_and_sync && b % 5 == 0) {
         s = c->Sync(t);
         if (s.ok()) {
           std::lock_guard<std::mutex> l(mu);
@@ -118,17 +123,21 @@ TEST(TabletdDurabilityTest, AcknowledgedWritesSurviveKill9) {
         (void)a->LoadTablet(load);
       }
     }
-  });
+  };
+  std::thread writer([&] { write_loop(1, false); });
+  std::thread writer2([&] { write_loop(1000000, true); });
 
-  // Stops and joins the writer however the test ends (a failed ASSERT returns).
+  // Stops and joins the writers however the test ends (a failed ASSERT returns).
   struct JoinGuard {
     std::atomic<bool>* stop;
     std::thread* thread;
+    std::thread* thread2;
     ~JoinGuard() {
       stop->store(true);
       if (thread->joinable()) thread->join();
+      if (thread2->joinable()) thread2->join();
     }
-  } guard{&stop, &writer};
+  } guard{&stop, &writer, &writer2};
 
   std::mt19937 rng(12345);
   for (int k = 0; k < kKills; k++) {
@@ -156,6 +165,7 @@ TEST(TabletdDurabilityTest, AcknowledgedWritesSurviveKill9) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   stop = true;
   writer.join();
+  writer2.join();
 
   // Make sure the tablet is served, then read everything.
   const int64_t deadline = test::MonoMs() + 20000;

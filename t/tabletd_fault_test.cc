@@ -259,6 +259,25 @@ TEST_F(TabletdAutoReopenTest, FailedTabletIsReopenedOnceTheFaultIsGone) {
   ExpectExactlyAcknowledged();
 }
 
+// The one-RPC synced write (ApplyWithFlags with the sync flag, as libkdi's
+// Table::Sync sends it): when the fsync fails the reply is the I/O error,
+// saying the batch may or may not be durable; B's synced writes go on.
+TEST_F(TabletdFaultTest, ApplyAndSyncReturnsTheSyncError) {
+  RowMutation before("a-1");
+  before.Set("c:v", 1, "synced");
+  ASSERT_OK(client_->ApplyAndSync(a_, {before}));
+  SetFaults("sync EIO /tables/f/A/\n");
+  RowMutation failing("a-2");
+  failing.Set("c:v", 1, "fsync fails");
+  Status s = client_->ApplyAndSync(a_, {failing});
+  EXPECT_EQ(s.code(), Status::Code::kIOError) << s.ToString();
+  EXPECT_NE(s.message().find("may or may not be durable"), std::string::npos) << s.ToString();
+  RowMutation other("n-1");
+  other.Set("c:v", 1, "b");
+  ASSERT_OK(client_->ApplyAndSync(b_, {other}));
+  SetFaults("");
+}
+
 // A malformed control file is refused (the previous rules stay) and says why.
 TEST_F(TabletdFaultTest, MalformedRulesAreRefused) {
   storage::Env* env = storage::Env::Default();

@@ -12,6 +12,7 @@
 
 #include "lib/client/admin_protocol.h"
 #include "lib/client/meta_protocol.h"
+#include "lib/client/table_protocol.h"
 #include "t/test_util.h"
 
 namespace kdi {
@@ -91,6 +92,26 @@ TEST(WireCompatTest, MetaMessagesKeepTheirBytes) {
   ExpectSameBytes<TableNameRequest>(t, "table_name", DecodeTableNameRequest,
                                     EncodeTableNameRequest);
   ExpectSameBytes<TabletList>(t, "tablet_list", DecodeTabletList, EncodeTabletList);
+}
+
+// The bytes of Apply (300) are unchanged (old tabletds keep understanding
+// it) and ApplyWithFlags (305) is the same body with the flags word after
+// the tablet reference.
+TEST(WireCompatTest, TableApplyKeepsItsBytes) {
+  using namespace client;
+  ApplyRequest req;
+  req.tablet = {"t", "1"};
+  RowMutation m("r");
+  m.Set("f:c", 5, "v");
+  req.rows = {m};
+  std::string plain, flagged;
+  EncodeApplyRequest(req, &plain);
+  EXPECT_EQ(plain, std::string("\x01t\x01" "1\x01\x01r\x01\x00\x03" "f:c\x0a\x01v", 16));
+  req.sync = true;
+  EncodeApplyWithFlagsRequest(req, &flagged);
+  EXPECT_EQ(flagged, std::string("\x01t\x01" "1\x01\x01\x01r\x01\x00\x03" "f:c\x0a\x01v", 17));
+  EXPECT_EQ(kMsgApply, 300);
+  EXPECT_EQ(kMsgApplyWithFlags, 305);
 }
 
 }  // namespace

@@ -80,6 +80,10 @@ void TableService::Register(rpc::Server* server) {
   using std::placeholders::_1;
   using std::placeholders::_2;
   const rpc::RoleSet any = rpc::RoleSet::Any();
+  server_ = server;
+  server->Register(client::kMsgApplyWithFlags,
+                   std::bind(&TableService::HandleApplyWithFlags, this, _1, _2), any,
+                   std::bind(&TableService::TryApplyWithFlagsInline, this, _1, _2));
   server->Register(client::kMsgApply, std::bind(&TableService::HandleApply, this, _1, _2), any,
                    std::bind(&TableService::TryApplyInline, this, _1, _2));
   server->Register(client::kMsgConditionalApply,
@@ -97,13 +101,50 @@ void TableService::Register(rpc::Server* server) {
 void TableService::HandleApply(std::string body, rpc::ResponderPtr r) {
   client::ApplyRequest req;
   Status s = client::DecodeApplyRequest(body, &req);
-  if (s.ok()) s = client::CheckTabletRef(req.tablet);
+  if (!s.ok()) return r->Reply(s);
+  HandleApplyRequest(req, std::move(r));
+}
+
+void TableService::HandleApplyWithFlags(std::string body, rpc::ResponderPtr r) {
+  client::ApplyRequest req;
+  Status s = client::DecodeApplyWithFlagsRequest(body, &req);
+  if (!s.ok()) return r->Reply(s);
+  HandleApplyRequest(req, std::move(r));
+}
+
+void TableService::HandleApplyRequest(const client::ApplyRequest& req, rpc::ResponderPtr r) {
+  Status s = client::CheckTabletRef(req.tablet);
   if (!s.ok()) return r->Reply(s);
   if (req.rows.empty()) return r->Reply(Status::InvalidArgument("Apply with no rows"));
   TabletUse use;
   s = registry_->Acquire(req.tablet, true, &use);
   if (!s.ok()) return r->Reply(s);
   ApplyAndReply(req, use, r, nullptr);
+}
+
+void TableService::SyncAndReply(const client::TabletRef& ref, const TabletUse* use,
+                                std::string reply, const rpc::ResponderPtr& r) {
+  auto sync = [this, ref, r](const TabletUse& u, std::string out) {
+    Status s = u.tablet()->Sync();
+    if (!s.ok()) {
+      return r->Reply(s.CloneAndPrepend("the batch was applied to " + ref.ToString() +
+                                        " but syncing it failed (it may or may not be durable)"));
+    }
+    r->Reply(Status::OK(), std::move(out));
+  };
+  if (use != nullptr) return sync(*use, std::move(reply));
+  // From the I/O thread: fdatasync must not block it.
+  server_->RunInWorker([this, ref, r, sync, out = std::move(reply)]() mutable {
+    TabletUse u;
+    // As HandleSync: a tablet frozen by a split since the write is still synced.
+    Status s = registry_->Acquire(ref, false, &u);
+    if (!s.ok()) {
+      return r->Reply(s.CloneAndPrepend("the batch was applied to " + ref.ToString() +
+                                        " but could not be synced (it may or may not be "
+                                        "durable)"));
+    }
+    sync(u, std::move(out));
+  });
 }
 
 bool TableService::ApplyAndReply(const client::ApplyRequest& req, const TabletUse& use,
@@ -131,6 +172,10 @@ bool TableService::ApplyAndReply(const client::ApplyRequest& req, const TabletUs
   use.served()->cells_written += cells;
   std::string out;
   client::EncodeApplyReply(reply, &out);
+  if (req.sync) {
+    SyncAndReply(req.tablet, busy == nullptr ? &use : nullptr, std::move(out), r);
+    return true;
+  }
   r->Reply(Status::OK(), std::move(out));
   return true;
 }
@@ -181,10 +226,21 @@ bool TableService::ConditionalApplyAndReply(const client::ConditionalApplyReques
 bool TableService::TryApplyInline(const std::string& body, const rpc::ResponderPtr& r) {
   if (body.size() > kInlineMaxWriteBytes) return false;
   client::ApplyRequest req;
-  if (!client::DecodeApplyRequest(body, &req).ok() || !client::CheckTabletRef(req.tablet).ok() ||
-      req.rows.empty()) {
-    return false;
-  }
+  if (!client::DecodeApplyRequest(body, &req).ok()) return false;
+  return TryApplyRequestInline(req, r);
+}
+
+bool TableService::TryApplyWithFlagsInline(const std::string& body,
+                                           const rpc::ResponderPtr& r) {
+  if (body.size() > kInlineMaxWriteBytes) return false;
+  client::ApplyRequest req;
+  if (!client::DecodeApplyWithFlagsRequest(body, &req).ok()) return false;
+  return TryApplyRequestInline(req, r);
+}
+
+bool TableService::TryApplyRequestInline(const client::ApplyRequest& req,
+                                         const rpc::ResponderPtr& r) {
+  if (!client::CheckTabletRef(req.tablet).ok() || req.rows.empty()) return false;
   TabletUse use;
   if (!registry_->TryAcquire(req.tablet, /*for_write=*/true, &use)) return false;
   bool busy = false;

@@ -1,6 +1,12 @@
 // TableService: the handlers of the table interface (3a, 300-399) on a
 // tabletd: Apply, ConditionalApply, Sync, ScanPage, GetRowRevision.
 //
+// ApplyWithFlags (305) with the sync flag is an Apply whose reply waits for
+// Tablet::Sync: the write may be done on the I/O thread (inline path), but
+// the Sync always runs on a worker, and the reply is sent only after it
+// returned OK; a Sync error is the reply (the batch was applied and may or
+// may not be durable: the message says so).
+//
 // Every handler runs on an RPC worker thread (Dispatch::kWorker: they block on
 // Berkeley DB and fsync) except point reads and small writes, which the RPC
 // I/O thread answers itself when no lock of the tablet is held
@@ -51,6 +57,16 @@ class TableService {
 
  private:
   void HandleApply(std::string body, rpc::ResponderPtr r);
+  void HandleApplyWithFlags(std::string body, rpc::ResponderPtr r);
+  bool TryApplyWithFlagsInline(const std::string& body, const rpc::ResponderPtr& r);
+  // Worker handler and inline path of Apply and ApplyWithFlags.
+  void HandleApplyRequest(const client::ApplyRequest& req, rpc::ResponderPtr r);
+  bool TryApplyRequestInline(const client::ApplyRequest& req, const rpc::ResponderPtr& r);
+  // After a sync Apply was applied: Tablet::Sync, then the reply. On a worker
+  // with the tablet held (use non-null), or from the I/O thread, which hands
+  // it to a worker that acquires the tablet again (use null).
+  void SyncAndReply(const client::TabletRef& ref, const TabletUse* use, std::string reply,
+                    const rpc::ResponderPtr& r);
   void HandleConditionalApply(std::string body, rpc::ResponderPtr r);
   // The I/O-thread fast paths of Apply and ConditionalApply for small
   // requests (body <= kInlineMaxWriteBytes): the write is done inline when
@@ -61,7 +77,8 @@ class TableService {
   bool TryConditionalApplyInline(const std::string& body, const rpc::ResponderPtr& r);
   static constexpr size_t kInlineMaxWriteBytes = 64 * 1024;
   // Validate, apply (busy null: waiting for the tablet's locks; else only
-  // trying them) and reply. False, with nothing replied, only when *busy.
+  // trying them) and reply (req.sync: SyncAndReply). False, with nothing
+  // replied, only when *busy.
   bool ApplyAndReply(const client::ApplyRequest& req, const TabletUse& use,
                      const rpc::ResponderPtr& r, bool* busy);
   bool ConditionalApplyAndReply(const client::ConditionalApplyRequest& req,
@@ -88,6 +105,7 @@ class TableService {
   void HandleGetRowRevision(std::string body, rpc::ResponderPtr r);
 
   const TabletdConfig& config_;
+  rpc::Server* server_ = nullptr;  // set by Register(): its worker pool
   TabletRegistry* registry_;
   RequestCounters* counters_;
 };

@@ -32,6 +32,8 @@ struct BatchSender::Group {
   Status retry_cause;
   Status error;
   std::vector<TabletLocation> written;
+  std::atomic<uint64_t>* sync_seq = nullptr;  // non-null: sync the last RPCs
+  std::map<std::string, uint64_t> durable;
 };
 
 void BatchSender::SendServer(Group* g) {
@@ -50,11 +52,19 @@ void BatchSender::SendServer(Group* g) {
         req.rows.push_back(tb.rows[i]);
         i++;
       }
+      uint64_t number = 0;
+      if (g->sync_seq != nullptr && i == tb.rows.size()) {
+        req.sync = true;
+        number = ++*g->sync_seq;
+      }
       ApplyReply reply;
       Status s = backend_->Apply(g->server, req, g->rpc_timeout_ms, &reply);
       stats_->batches_sent++;
       if (s.ok()) {
         stats_->rows_sent += req.rows.size();
+        if (req.sync && reply.durable) {
+          g->durable[tb.loc.table + "/" + tb.loc.tablet_id] = number;
+        }
         continue;
       }
       if (IsRetryable(s) || InvalidatesLocation(s)) {
@@ -72,7 +82,7 @@ void BatchSender::SendServer(Group* g) {
 }
 
 Status BatchSender::Send(std::vector<RowMutation> rows, Backoff* backoff,
-                         TouchedTablets* touched) {
+                         TouchedTablets* touched, SyncApplies* sync) {
   stats_->flushes++;
   Status first_error;
   Status last_cause;
@@ -106,6 +116,7 @@ Status BatchSender::Send(std::vector<RowMutation> rows, Backoff* backoff,
         Group& g = groups[loc.server];
         g.server = loc.server;
         g.rpc_timeout_ms = timeout;
+        if (sync != nullptr) g.sync_seq = sync->seq;
         g.tablets.push_back(Group::TabletBatch{loc, {}});
         it = batch_of.emplace(key, std::make_pair(&g, g.tablets.size() - 1)).first;
       }
@@ -125,6 +136,9 @@ Status BatchSender::Send(std::vector<RowMutation> rows, Backoff* backoff,
     for (Group* g : list) {
       for (const TabletLocation& loc : g->written) {
         (*touched)[loc.table + "/" + loc.tablet_id] = loc;
+      }
+      if (sync != nullptr) {
+        for (const auto& [key, number] : g->durable) sync->durable[key] = number;
       }
       if (!g->error.ok() && first_error.ok()) first_error = g->error;
       if (!g->retry.empty()) {

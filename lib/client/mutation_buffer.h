@@ -20,6 +20,7 @@
 #ifndef KDI_LIB_CLIENT_MUTATION_BUFFER_H_
 #define KDI_LIB_CLIENT_MUTATION_BUFFER_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -61,6 +62,16 @@ struct SendOptions {
 // Tablets written since the last Sync, by "table/id".
 using TouchedTablets = std::map<std::string, TabletLocation>;
 
+// A send that carries a Sync (RemoteTable::Sync with its own writes
+// buffered): the last Apply RPC of each tablet asks for durability
+// (ApplyRequest::sync). Just before each such RPC is sent, ++*seq is taken
+// as its number; `durable` gets, per tablet ("table/id"), the number of its
+// last RPC whose reply said durable.
+struct SyncApplies {
+  std::atomic<uint64_t>* seq = nullptr;
+  std::map<std::string, uint64_t> durable;
+};
+
 class BatchSender {
  public:
   BatchSender(RemoteBackend* backend, TabletLocator* locator, RemoteStats* stats,
@@ -71,7 +82,9 @@ class BatchSender {
   // added to *touched. On a non-retryable error (InvalidArgument, ...) the rows
   // of that RPC are dropped, the others still sent, and the first such error
   // returned.
-  Status Send(std::vector<RowMutation> rows, Backoff* backoff, TouchedTablets* touched);
+  // sync (optional): see SyncApplies.
+  Status Send(std::vector<RowMutation> rows, Backoff* backoff, TouchedTablets* touched,
+              SyncApplies* sync = nullptr);
 
  private:
   struct Group;

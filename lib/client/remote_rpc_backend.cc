@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "kdi/lock_client.h"
 #include "lib/client/remote_table.h"
@@ -60,9 +61,30 @@ class RpcBackend : public RemoteBackend {
     return Schema::DecodeFrom(contents, schema);
   }
 
+  // A sync Apply goes as ApplyWithFlags (305). A server older than 305
+  // answers NotSupported (unknown message type, nothing applied): it is
+  // remembered and the batch goes as a plain Apply, with reply->durable false
+  // so that the caller sends its own Sync RPC.
   Status Apply(const std::string& server, const ApplyRequest& req, int64_t timeout_ms,
                ApplyReply* reply) override {
     std::string body, out;
+    reply->durable = false;
+    if (req.sync && !LacksApplyWithFlags(server)) {
+      EncodeApplyWithFlagsRequest(req, &body);
+      Status s = Call(server, kMsgApplyWithFlags, body, &out, timeout_ms);
+      if (s.ok()) {
+        RETURN_NOT_OK(DecodeApplyReply(out, reply));
+        reply->durable = true;
+        return Status::OK();
+      }
+      if (s.code() != Status::Code::kNotSupported) return s;
+      {
+        std::lock_guard<std::mutex> l(channels_mu_);
+        no_apply_with_flags_.insert(server);
+      }
+      body.clear();
+      out.clear();
+    }
     EncodeApplyRequest(req, &body);
     RETURN_NOT_OK(Call(server, kMsgApply, body, &out, timeout_ms));
     return DecodeApplyReply(out, reply);
@@ -123,6 +145,11 @@ class RpcBackend : public RemoteBackend {
     return Status::OK();
   }
 
+  bool LacksApplyWithFlags(const std::string& server) {
+    std::lock_guard<std::mutex> l(channels_mu_);
+    return no_apply_with_flags_.count(server) != 0;
+  }
+
   std::shared_ptr<rpc::Channel> ChannelFor(const std::string& server) {
     std::lock_guard<std::mutex> l(channels_mu_);
     auto it = channels_.find(server);
@@ -152,6 +179,8 @@ class RpcBackend : public RemoteBackend {
 
   std::mutex channels_mu_;
   std::map<std::string, std::shared_ptr<rpc::Channel>> channels_;  // GUARDED_BY(channels_mu_)
+  // Servers that answered ApplyWithFlags with NotSupported (older tabletds).
+  std::set<std::string> no_apply_with_flags_;  // GUARDED_BY(channels_mu_)
 };
 
 }  // namespace

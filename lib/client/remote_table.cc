@@ -162,16 +162,21 @@ void RemoteTable::WaitAcknowledged(uint64_t seq, std::unique_lock<std::mutex>* l
   done_cv_.wait(*l, [&] { return inflight_.empty() || inflight_.begin()->first > seq; });
 }
 
-Status RemoteTable::SendBuffer(bool background) {
+Status RemoteTable::SendBuffer(bool background, bool sync) {
   std::unique_lock<std::mutex> l(mu_);
   // At most kMaxFlushesInFlight flushes at a time: the writes of threads that
   // wait for a slot gather in the buffer and leave in one batch (one Apply
   // RPC and one commit per tablet for all of them). Unbounded, every
   // thread's write left alone, which cost the tabletd ~1.5-2x the CPU per
   // write in workloads A and F (a measurement with 16 threads).
-  constexpr size_t kMaxFlushesInFlight = 2;
   done_cv_.wait(l, [&] { return buffer_.empty() || inflight_.size() < kMaxFlushesInFlight; });
   if (buffer_.empty()) return Status::OK();  // taken by another thread's flush
+  return TakeAndSend(&l, background, sync);
+}
+
+Status RemoteTable::TakeAndSend(std::unique_lock<std::mutex>* lock, bool background,
+                                bool sync) {
+  std::unique_lock<std::mutex>& l = *lock;
   std::vector<RowMutation> rows = buffer_.Take();
   const uint64_t id = taken_seq_ + 1;  // this flush: writes id..added_seq_
   taken_seq_ = added_seq_;
@@ -203,9 +208,11 @@ Status RemoteTable::SendBuffer(bool background) {
   l.unlock();
   Backoff backoff = NewBackoff();
   TouchedTablets touched;
-  Status s = sender_.Send(std::move(rows), &backoff, &touched);
+  SyncApplies sync_applies;
+  sync_applies.seq = &write_seq_;
+  Status s = sender_.Send(std::move(rows), &backoff, &touched, sync ? &sync_applies : nullptr);
   l.lock();
-  NoteWritten(touched);
+  NoteWritten(touched, sync ? &sync_applies.durable : nullptr);
   // Recorded before the flush leaves inflight_: a Sync that waited for it
   // (WaitAcknowledged) then finds the error.
   if (background && !s.ok() && async_error_.ok()) async_error_ = s;
@@ -225,7 +232,56 @@ Status RemoteTable::SendBuffer(bool background) {
   }
   inflight_.erase(fl);
   done_cv_.notify_all();
+  std::vector<std::shared_ptr<FlushWaiter>> ready;
+  TakeReadyWaiters(&ready);
+  l.unlock();
+  for (const auto& w : ready) w->cv.notify_one();
   return s;
+}
+
+void RemoteTable::TakeReadyWaiters(std::vector<std::shared_ptr<FlushWaiter>>* ready) {
+  bool slot_free = !buffer_.empty() && inflight_.size() < kMaxFlushesInFlight;
+  for (auto it = flush_waiters_.begin(); it != flush_waiters_.end();) {
+    FlushWaiter& w = **it;
+    bool wake;
+    if (taken_seq_ < w.target) {
+      wake = slot_free;  // one waiter takes the buffer for all of them
+      if (wake) slot_free = false;
+    } else {
+      wake = inflight_.empty() || inflight_.begin()->first > w.target;
+    }
+    if (!wake) {
+      ++it;
+      continue;
+    }
+    w.woken = true;
+    ready->push_back(std::move(*it));
+    it = flush_waiters_.erase(it);
+  }
+}
+
+Status RemoteTable::SyncFlush(uint64_t target) {
+  std::unique_lock<std::mutex> l(mu_);
+  Status result;
+  for (;;) {
+    if (taken_seq_ < target) {
+      // Writes from before the call are still buffered: send them (ours
+      // among them, or the caller's Sync would not need to), carrying the
+      // Sync, when a slot is free.
+      if (inflight_.size() < kMaxFlushesInFlight) {
+        Status s = TakeAndSend(&l, /*background=*/false, /*sync=*/true);
+        if (!s.ok() && result.ok()) result = s;
+        l.lock();
+        continue;
+      }
+    } else if (inflight_.empty() || inflight_.begin()->first > target) {
+      return result;  // every write numbered <= target is acknowledged
+    }
+    auto w = std::make_shared<FlushWaiter>();
+    w->target = target;
+    flush_waiters_.push_back(w);
+    w->cv.wait(l, [&] { return w->woken; });
+  }
 }
 
 Status RemoteTable::FlushOwnWrites() {
@@ -245,12 +301,25 @@ Status RemoteTable::FlushOwnWrites() {
   return s;
 }
 
-void RemoteTable::NoteWritten(const TouchedTablets& touched) {
+void RemoteTable::NoteWritten(const TouchedTablets& touched,
+                              const std::map<std::string, uint64_t>* durable) {
+  bool synced = false;
   for (const auto& [key, loc] : touched) {
     Written& w = written_[key];
     w.loc = loc;
-    w.written = ++write_seq_;
+    std::map<std::string, uint64_t>::const_iterator d;
+    if (durable == nullptr || (d = durable->find(key)) == durable->end()) {
+      w.written = ++write_seq_;
+      continue;
+    }
+    // Everything acknowledged before number d->second (this batch included)
+    // is durable; a write acknowledged while the RPC was in flight has a
+    // higher number and still needs a Sync.
+    w.written = std::max(w.written, d->second);
+    w.synced = std::max(w.synced, d->second);
+    synced = true;
   }
+  if (synced) sync_cv_.notify_all();
 }
 
 void RemoteTable::FlusherLoop() {
@@ -312,7 +381,9 @@ Status RemoteTable::SyncCoalesced(const std::string& key, uint64_t target,
     if (w->sync_inflight) {
       const uint64_t gen = w->sync_gen;
       const bool covers = w->inflight_covers >= target;
-      if (sync_cv_.wait_for(l, join_wait, [&] { return w->sync_gen != gen; })) {
+      // Also woken when a sync Apply RPC covered our writes (NoteWritten).
+      if (sync_cv_.wait_for(l, join_wait,
+                            [&] { return w->sync_gen != gen || w->synced >= target; })) {
         if (w->synced >= target) break;
         if (covers) {  // the RPC sent after our writes failed: so do we
           result = w->last_error;
@@ -354,13 +425,18 @@ Status RemoteTable::SyncCoalesced(const std::string& key, uint64_t target,
 }
 
 Status RemoteTable::Sync() {
-  RETURN_NOT_OK(CheckOpen());
-  // Sends the buffer and waits until every write applied before now (by any
-  // thread, in whichever flush it left) is acknowledged.
-  Status s = Flush();
-  std::vector<std::pair<std::string, uint64_t>> todo;
+  uint64_t target;
   {
     std::lock_guard<std::mutex> l(mu_);
+    if (closed_) return Status::ServiceUnavailable("table " + options_.table + " is closed");
+    target = added_seq_;
+  }
+  // Sends the buffer (carrying the Sync) and waits until every write applied
+  // before now (by any thread, in whichever flush it left) is acknowledged.
+  Status s = SyncFlush(target);
+  std::vector<std::pair<std::string, uint64_t>> todo;
+  {
+    std::unique_lock<std::mutex> l(mu_);
     if (s.ok() && !async_error_.ok()) s = async_error_.CloneAndPrepend("an earlier buffered write failed");
     if (s.ok() && !flush_error_.ok()) {
       s = flush_error_.CloneAndPrepend("a write flushed since the last Sync failed");

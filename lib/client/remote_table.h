@@ -24,6 +24,15 @@
 // thread) before the call is acknowledged, and then until every tablet
 // written through this handle has made those writes durable: per tablet, a
 // Sync RPC that was *sent after* the write was acknowledged must complete.
+// When the calling thread's own writes are still in the buffer, its flush
+// carries the Sync: the last Apply RPC of each tablet is an ApplyWithFlags
+// with the sync flag (table_protocol.h), whose reply says the batch and every
+// write the tablet acknowledged before it are durable -- one RPC per synced
+// write instead of an Apply and a Sync. Such an RPC counts, for every Sync
+// (of any thread), as a Sync RPC sent after the writes acknowledged before
+// it was sent; writes acknowledged while it was in flight still need a
+// later one. Against a server without ApplyWithFlags the backend falls back
+// to a plain Apply and a Sync RPC follows as before.
 // Concurrent Syncs share RPCs (group commit in the client): a thread whose
 // writes a Sync RPC already in flight covers waits for that RPC (at most
 // sync_join_wait_ms, then it sends its own) and gets its result -- a failed
@@ -55,6 +64,7 @@
 #ifndef KDI_LIB_CLIENT_REMOTE_TABLE_H_
 #define KDI_LIB_CLIENT_REMOTE_TABLE_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -125,7 +135,33 @@ class RemoteTable : public Table {
   // thread's flush, whose error is kept for the next write, flush or Sync
   // (async_error_); otherwise the error also goes to the next Sync
   // (flush_error_). OK at once when the buffer is empty.
-  Status SendBuffer(bool background);
+  // sync: the flush carries a Sync (see the header comment).
+  Status SendBuffer(bool background, bool sync = false);
+  // At most this many flushes in flight (see SendBuffer).
+  static constexpr size_t kMaxFlushesInFlight = 2;
+  // REQUIRES: l locked, buffer not empty, a slot free. Takes the buffer and
+  // sends it (sync: carrying the Sync); returns with l unlocked, after
+  // waking the flush waiters that are ready.
+  Status TakeAndSend(std::unique_lock<std::mutex>* l, bool background, bool sync);
+  // Sync's flush: until every write numbered <= target is acknowledged, the
+  // calling thread takes the buffer when a slot is free, else waits as a
+  // FlushWaiter. Returns the error of the flushes it sent.
+  Status SyncFlush(uint64_t target);
+  // A thread in SyncFlush. It sleeps on its own condition variable and is
+  // woken once, by the thread whose flush completion makes it ready: with
+  // writes numbered <= target still buffered, when a slot is free (one
+  // waiter per free slot: it takes the buffer for everybody); else when
+  // every write numbered <= target is acknowledged. (On a shared condition
+  // variable every flush completion woke every waiting thread.)
+  struct FlushWaiter {
+    std::condition_variable cv;
+    uint64_t target = 0;
+    bool woken = false;  // GUARDED_BY(mu_)
+  };
+  // REQUIRES: mu_. Moves the waiters that are ready to *ready (to be
+  // notified after mu_ is released: a waiter is held by shared_ptr, so it
+  // may return before the notification).
+  void TakeReadyWaiters(std::vector<std::shared_ptr<FlushWaiter>>* ready);
   // REQUIRES: l holds mu_. Waits until no flush in flight holds a write
   // numbered <= seq (seq <= taken_seq_).
   void WaitAcknowledged(uint64_t seq, std::unique_lock<std::mutex>* l);
@@ -166,6 +202,7 @@ class RemoteTable : public Table {
   std::map<uint64_t, Flight> inflight_;  // GUARDED_BY(mu_)
   // Rows held by flushes in flight -> the newest flush (its first number).
   std::unordered_map<std::string, uint64_t> row_flush_;  // GUARDED_BY(mu_)
+  std::vector<std::shared_ptr<FlushWaiter>> flush_waiters_;  // GUARDED_BY(mu_), FIFO
   // Threads that wrote into the buffer since it was last taken.
   std::vector<std::thread::id> buffer_threads_;  // GUARDED_BY(mu_)
   // Flushes in flight holding writes of a thread (by their first number).
@@ -183,11 +220,18 @@ class RemoteTable : public Table {
     Status last_error;             // of the last Sync RPC that failed
     int waiters = 0;               // threads inside SyncCoalesced for it
   };
-  // REQUIRES: mu_. Records writes acknowledged by the tablets in `touched`.
-  void NoteWritten(const TouchedTablets& touched);
+  // REQUIRES: mu_. Records writes acknowledged by the tablets in `touched`;
+  // those in `durable` (optional) were made durable by a sync Apply RPC.
+  void NoteWritten(const TouchedTablets& touched,
+                   const std::map<std::string, uint64_t>* durable = nullptr);
   Status flush_error_;  // GUARDED_BY(mu_): of a foreground flush since the last Sync
   std::map<std::string, Written> written_;  // GUARDED_BY(mu_): not yet synced
-  uint64_t write_seq_ = 0;                  // GUARDED_BY(mu_)
+  // Numbers acknowledgements and sync Apply RPCs (taken without mu_ by
+  // BatchSender just before such an RPC is sent: see SyncApplies). Written
+  // and synced above are numbers of this sequence; a write acknowledged with
+  // a number below a durable sync Apply's number was acknowledged before
+  // that RPC was sent, hence covered by it.
+  std::atomic<uint64_t> write_seq_{0};
   int64_t sync_join_wait_ms_ = 100;         // GUARDED_BY(mu_)
   Status async_error_;         // GUARDED_BY(mu_): from a background flush
   bool closed_ = false;        // GUARDED_BY(mu_)

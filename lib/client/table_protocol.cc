@@ -22,6 +22,9 @@
 //                         binary form) bytes resume_token            bytes resume_token
 //                         varint32 max_cells varint64 max_bytes      bool done
 //   304 GetRowRevision    ref bytes row                             varint64 revision
+//   305 ApplyWithFlags    ref varint32 flags count n, n x rowmut    varint64 revision
+//                         (flags: bit 0 sync = durable before the
+//                         reply; other bits refused, InvalidArgument)
 //
 // Limits (table_protocol.h) are checked before anything is allocated: table
 // names 255 bytes, tablet ids 64, rows and columns 1 MiB on the wire (64 KiB
@@ -29,6 +32,7 @@
 // the remaining bytes and the kMax* constants.
 #include "lib/client/table_protocol.h"
 
+#include <cstdio>
 #include <cstring>
 
 namespace kdi::client {
@@ -127,6 +131,8 @@ const char* TableMessageName(uint16_t type) {
       return "ScanPage";
     case kMsgGetRowRevision:
       return "GetRowRevision";
+    case kMsgApplyWithFlags:
+      return "ApplyWithFlags";
   }
   return "unknown table message";
 }
@@ -173,25 +179,62 @@ void GetTabletRef(Decoder* d, TabletRef* ref) {
 
 // ---- 300 Apply ------------------------------------------------------------
 
+namespace {
+
+void PutApplyRows(std::string* out, const std::vector<RowMutation>& rows) {
+  PutVarint32(out, static_cast<uint32_t>(rows.size()));
+  for (const RowMutation& rm : rows) PutRowMutation(out, rm);
+}
+
+void GetApplyRows(Decoder* d, std::vector<RowMutation>* rows) {
+  uint32_t n = 0;
+  rows->clear();
+  if (d->GetCount(&n, 2, kMaxBatchRows)) {
+    rows->reserve(n);
+    for (uint32_t i = 0; i < n && d->ok(); i++) {
+      rows->emplace_back();
+      GetRowMutation(d, &rows->back());
+    }
+  }
+}
+
+}  // namespace
+
 void EncodeApplyRequest(const ApplyRequest& req, std::string* out) {
   PutTabletRef(out, req.tablet);
-  PutVarint32(out, static_cast<uint32_t>(req.rows.size()));
-  for (const RowMutation& rm : req.rows) PutRowMutation(out, rm);
+  PutApplyRows(out, req.rows);
 }
 
 Status DecodeApplyRequest(std::string_view body, ApplyRequest* req) {
   Decoder d(body);
   GetTabletRef(&d, &req->tablet);
-  uint32_t n = 0;
-  req->rows.clear();
-  if (d.GetCount(&n, 2, kMaxBatchRows)) {
-    req->rows.reserve(n);
-    for (uint32_t i = 0; i < n && d.ok(); i++) {
-      req->rows.emplace_back();
-      GetRowMutation(&d, &req->rows.back());
-    }
-  }
+  req->sync = false;
+  GetApplyRows(&d, &req->rows);
   return d.status("Apply request");
+}
+
+// ---- 305 ApplyWithFlags -----------------------------------------------------
+
+void EncodeApplyWithFlagsRequest(const ApplyRequest& req, std::string* out) {
+  PutTabletRef(out, req.tablet);
+  PutVarint32(out, req.sync ? kApplyFlagSync : 0);
+  PutApplyRows(out, req.rows);
+}
+
+Status DecodeApplyWithFlagsRequest(std::string_view body, ApplyRequest* req) {
+  Decoder d(body);
+  GetTabletRef(&d, &req->tablet);
+  uint32_t flags = 0;
+  req->rows.clear();
+  if (d.GetVarint32(&flags) && (flags & ~kApplyKnownFlags) != 0) {
+    char hex[16];
+    snprintf(hex, sizeof(hex), "0x%x", flags & ~kApplyKnownFlags);
+    return Status::InvalidArgument(std::string("ApplyWithFlags request: unknown flags ") + hex +
+                                   " (this server knows only 0x1, sync)");
+  }
+  req->sync = (flags & kApplyFlagSync) != 0;
+  GetApplyRows(&d, &req->rows);
+  return d.status("ApplyWithFlags request");
 }
 
 void EncodeApplyReply(const ApplyReply& reply, std::string* out) {

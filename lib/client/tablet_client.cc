@@ -101,6 +101,21 @@ Status TabletClient::ConditionalApply(const TabletRef& tablet,
   return Status::OK();
 }
 
+Status TabletClient::ApplyAndSync(const TabletRef& tablet, const std::vector<RowMutation>& rows,
+                                  uint64_t* revision) {
+  ApplyRequest req;
+  req.tablet = tablet;
+  req.rows = rows;
+  req.sync = true;
+  std::string body, reply;
+  EncodeApplyWithFlagsRequest(req, &body);
+  RETURN_NOT_OK(Call(kMsgApplyWithFlags, body, &reply));
+  ApplyReply r;
+  RETURN_NOT_OK(DecodeApplyReply(reply, &r));
+  if (revision) *revision = r.revision;
+  return Status::OK();
+}
+
 Status TabletClient::Sync(const TabletRef& tablet) {
   std::string body, reply;
   EncodeSyncRequest(SyncRequest{tablet}, &body);

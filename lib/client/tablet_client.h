@@ -60,6 +60,11 @@ class TabletClient {
   Status ConditionalApply(const TabletRef& tablet, const std::vector<Condition>& conditions,
                           const RowMutation& mutation, uint64_t* revision = nullptr);
   Status Sync(const TabletRef& tablet);
+  // Apply and Sync in one RPC (ApplyWithFlags, sync flag): OK only once the
+  // batch and every write the tablet acknowledged before it are durable. A
+  // tabletd older than ApplyWithFlags answers NotSupported (nothing applied).
+  Status ApplyAndSync(const TabletRef& tablet, const std::vector<RowMutation>& rows,
+                      uint64_t* revision = nullptr);
   // One page; pass reply->resume_token back until reply->done.
   Status ScanPage(const ScanPageRequest& request, ScanPageReply* reply);
   Status GetRowRevision(const TabletRef& tablet, std::string_view row, uint64_t* revision);
