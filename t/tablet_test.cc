@@ -4,6 +4,7 @@
 #include "lib/storage/tablet.h"
 
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -21,6 +22,21 @@ namespace {
 
 std::atomic<int64_t> g_now{1000000000LL * 1000000};
 int64_t FakeNow() { return g_now.load(); }
+
+// Runs body in a forked child (which must end with _exit, e.g. to simulate
+// kill -9 of a process with open tablets) and returns its exit status, -1 if
+// it did not exit normally.
+int RunInChild(const std::function<void()>& body) {
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    body();
+    _exit(100);
+  }
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
+}
 
 class TabletTest : public ::testing::Test {
  protected:
@@ -373,9 +389,7 @@ TEST_F(TabletTest, UnsyncedButAcknowledgedWritesSurviveUncleanClose) {
   // Simulates kill -9: the process dies without Close; a fresh open recovers
   // everything committed (commits reach the OS before Apply returns).
   std::string dir = dir_.Join("crash");
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
+  ASSERT_EQ(RunInChild([&] {
     TabletMeta meta;
     meta.table = "tbl";
     meta.schema = Schema::AcceptAny();
@@ -388,11 +402,7 @@ TEST_F(TabletTest, UnsyncedButAcknowledgedWritesSurviveUncleanClose) {
       }
     }
     _exit(0);  // no Close, no Sync
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  ASSERT_EQ(WEXITSTATUS(status), 0);
+  }), 0);
   std::unique_ptr<Tablet> t;
   ASSERT_OK(Tablet::Open(dir, options_, &t));
   EXPECT_EQ(ScanAll(t.get()).size(), 100u);
@@ -476,6 +486,14 @@ TEST_F(TabletTest, CorruptedPageIsReportedAsCorruption) {
   }
   EXPECT_TRUE(s.IsCorruption()) << s.ToString();
   EXPECT_NE(s.message().find(dir_.Join("t")), std::string::npos) << s.ToString();
+  if (t != nullptr) {
+    // A tablet whose B-tree is damaged acknowledges no more writes: they could
+    // never be applied (regression: with the write-ahead log, a write was
+    // acknowledged and synced into the log of a tablet that could not open).
+    Status w = t->Apply({RowMutation("row0").Set("f:a", 2, "lost")}, nullptr);
+    EXPECT_TRUE(w.IsCorruption()) << w.ToString();
+    EXPECT_FALSE(t->Sync().ok());
+  }
 }
 
 TEST_F(TabletTest, MedianAndSplitCoverTheParentExactly) {
@@ -817,12 +835,17 @@ TEST_F(TabletTest, TryApplyWritesWhenFreeAndNeverWaitsForAHeldLock) {
     EXPECT_TRUE(busy);
   }
   {
-    // A scan page holds rw_mu shared.
+    // A scan page holds rw_mu shared: a write does not wait for it (it goes
+    // to the write-ahead log and the buffer), but a conditional write whose
+    // row is still pending would have to apply it to the B-tree first.
     LockHolder reader([impl](std::function<void()> wait) {
       std::shared_lock<std::shared_mutex> r(impl->rw_mu);
       wait();
     });
     ASSERT_OK(t->TryApply({RowMutation("b").Set("f:c", 1, "b")}, nullptr, &busy));
+    EXPECT_FALSE(busy);
+    ASSERT_OK(t->TryApplyIf({Condition::RowAbsent()}, RowMutation("b").Set("f:c", 2, "x"),
+                            nullptr, &busy));
     EXPECT_TRUE(busy);
   }
   {
@@ -836,7 +859,7 @@ TEST_F(TabletTest, TryApplyWritesWhenFreeAndNeverWaitsForAHeldLock) {
   }
   // Nothing of the busy attempts was applied; Sync covers the inline commits
   // and they survive a reopen.
-  EXPECT_EQ(Render(ScanAll(t.get())), (V{"a|f:c|2|two", "a|f:c|1|one"}));
+  EXPECT_EQ(Render(ScanAll(t.get())), (V{"a|f:c|2|two", "a|f:c|1|one", "b|f:c|1|b"}));
   ASSERT_OK(t->Sync());
   ASSERT_OK(t->Close());
   s = t->TryApply({RowMutation("b").Set("f:c", 1, "b")}, nullptr, &busy);
@@ -845,7 +868,129 @@ TEST_F(TabletTest, TryApplyWritesWhenFreeAndNeverWaitsForAHeldLock) {
   t.reset();
   std::unique_ptr<Tablet> again;
   ASSERT_OK(Tablet::Open(dir_.Join("t"), options_, &again));
-  EXPECT_EQ(Render(ScanAll(again.get())), (V{"a|f:c|2|two", "a|f:c|1|one"}));
+  EXPECT_EQ(Render(ScanAll(again.get())), (V{"a|f:c|2|two", "a|f:c|1|one", "b|f:c|1|b"}));
 }
 
+}  // namespace kdi::storage
+
+namespace kdi::storage {
+namespace {
+
+// The write path: batches go to the write-ahead log and a buffer, and reach the
+// B-tree before anyone reads one of their rows.
+TEST_F(TabletTest, PendingWritesAreVisibleToEveryKindOfRead) {
+  options_.write_buffer_bytes = 1 << 20;  // nothing is applied by size here
+  auto t = Make();
+  Tablet::Impl* impl = t->impl();
+  uint64_t rev_a = 0, rev_b = 0;
+  ASSERT_OK(t->Apply({RowMutation("a").Set("f:c", 1, "one")}, &rev_a));
+  ASSERT_OK(t->Apply({RowMutation("b").Set("f:c", 1, "bee").Set("f:d", 1, "dee")}, &rev_b));
+  EXPECT_EQ(impl->buffer.batches(), 2u);
+  // A row revision is answered from the buffer, without applying it.
+  uint64_t rev = 0;
+  ASSERT_OK(t->GetRowRevision("b", &rev));
+  EXPECT_EQ(rev, rev_b);
+  EXPECT_EQ(impl->buffer.batches(), 2u);
+  // A scan that cannot touch a pending row leaves the buffer alone.
+  EXPECT_TRUE(ScanAll(t.get(), "row >= \"c\"").empty());
+  EXPECT_EQ(impl->buffer.batches(), 2u);
+  // A point read of a pending row applies the buffer first.
+  EXPECT_EQ(Render(ScanAll(t.get(), "row = \"a\"")), (V{"a|f:c|1|one"}));
+  EXPECT_TRUE(impl->buffer.empty());
+  // A conditional write reads the B-tree after the row's batches are there.
+  ASSERT_OK(t->Apply({RowMutation("a").Erase("f:c", 1)}, nullptr));
+  ASSERT_OK(t->ApplyIf({Condition::RowAbsent()}, RowMutation("a").Set("f:c", 2, "two"), nullptr));
+  Status s = t->ApplyIf({Condition::ColumnAbsent("f:d")}, RowMutation("b").Set("f:d", 2, "x"),
+                        nullptr);
+  EXPECT_TRUE(s.IsConflict()) << s.ToString();
+  ASSERT_OK(t->Apply({RowMutation("b").EraseRow()}, &rev));
+  ASSERT_OK(t->ApplyIf({Condition::RowRevisionIs(rev)}, RowMutation("b").Set("f:e", 3, "e"),
+                       nullptr));
+  // The inline (never blocking) read applies a short buffer itself.
+  ASSERT_OK(t->Apply({RowMutation("c").Set("f:c", 1, "sea")}, nullptr));
+  ScanPredicate p;
+  ASSERT_OK(ScanPredicate::Parse("row = \"c\"", &p));
+  ScanPageResult page;
+  bool busy = true;
+  ASSERT_OK(t->TryScanPage(p, "", ScanLimits(), &page, &busy));
+  EXPECT_FALSE(busy);
+  EXPECT_EQ(Render(page.cells), (V{"c|f:c|1|sea"}));
+  EXPECT_EQ(Render(ScanAll(t.get())), (V{"a|f:c|2|two", "b|f:e|3|e", "c|f:c|1|sea"}));
+}
+
+TEST_F(TabletTest, AFullBufferIsAppliedAndTheLogKeepsOnlyWhatIsPending) {
+  options_.write_buffer_bytes = 64 * 1024;
+  options_.write_log_segment_bytes = 32 * 1024;
+  auto t = Make();
+  Tablet::Impl* impl = t->impl();
+  const std::string value(500, 'v');
+  for (int i = 0; i < 2000; ++i) {
+    char row[16];
+    snprintf(row, sizeof(row), "r%05d", i);
+    ASSERT_OK(t->Apply({RowMutation(row).Set("f:c", 1, value)}, nullptr));
+    ASSERT_LE(impl->buffer.bytes(), options_.write_buffer_bytes + 4096);
+  }
+  // Applied segments are removed: the log holds about a buffer's worth.
+  std::vector<std::string> names;
+  ASSERT_OK(Env::Default()->ListDir(t->dir(), &names));
+  uint64_t wal_bytes = 0;
+  for (const std::string& n : names) {
+    uint64_t seq = 0, size = 0;
+    if (!WriteLog::ParseSegmentName(n, &seq)) continue;
+    ASSERT_OK(Env::Default()->GetSize(t->dir() + "/" + n, &size));
+    wal_bytes += size;
+  }
+  EXPECT_LT(wal_bytes, 4 * options_.write_buffer_bytes);
+  EXPECT_EQ(ScanAll(t.get()).size(), 2000u);
+  ASSERT_OK(t->Close());
+  names.clear();
+  ASSERT_OK(Env::Default()->ListDir(dir_.Join("t"), &names));
+  for (const std::string& n : names) {
+    uint64_t seq = 0;
+    EXPECT_FALSE(WriteLog::ParseSegmentName(n, &seq)) << n << " left after a clean close";
+  }
+}
+
+TEST_F(TabletTest, WritesInTheBufferAndInRolledSegmentsSurviveAProcessDeath) {
+  // kill -9 with batches applied, pending, and spread over several segments:
+  // a fresh open applies the rest from the write-ahead log.
+  std::string dir = dir_.Join("crash2");
+  ASSERT_EQ(RunInChild([&] {
+    TabletMeta meta;
+    meta.table = "tbl";
+    meta.schema = Schema::AcceptAny();
+    TabletOptions o;
+    o.write_buffer_bytes = 48 * 1024;
+    o.write_log_segment_bytes = 20 * 1024;
+    std::unique_ptr<Tablet> t;
+    if (!Tablet::Create(dir, meta, o, &t).ok()) _exit(2);
+    for (int i = 0; i < 600; ++i) {
+      std::string row = "r" + std::to_string(i % 300);
+      RowMutation m(row);
+      m.Set("f:a", i, std::string(200, static_cast<char>('a' + i % 26)));
+      if (i % 7 == 0) m.Erase("f:a", i - 300);
+      if (!t->Apply({m}, nullptr).ok()) _exit(3);
+    }
+    if (t->impl()->buffer.empty()) _exit(4);  // the test needs pending batches
+    _exit(0);  // no Close, no Sync
+  }), 0);
+  std::unique_ptr<Tablet> t;
+  ASSERT_OK(Tablet::Open(dir, options_, &t));
+  std::map<std::string, int> versions;
+  for (const Cell& c : ScanAll(t.get())) versions[c.row]++;
+  ASSERT_EQ(versions.size(), 300u);
+  for (const auto& [row, n] : versions) {
+    // i and i + 300 were set; every 7th write erased the version 300 before it.
+    int i = std::stoi(row.substr(1));
+    int expected = 2 - ((i + 300) % 7 == 0 ? 1 : 0);
+    EXPECT_EQ(n, expected) << row;
+  }
+  uint64_t rev = 0;
+  ASSERT_OK(t->GetRowRevision("r299", &rev));
+  EXPECT_EQ(rev, 600u);
+  ASSERT_OK(t->Apply({RowMutation("r0").Set("f:a", 1000, "new")}, &rev));
+  EXPECT_EQ(rev, 601u);
+}
+
+}  // namespace
 }  // namespace kdi::storage

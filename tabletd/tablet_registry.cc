@@ -192,7 +192,11 @@ Status TabletRegistry::OpenStorageWithShare(const LoadTabletRequest& req,
                                             const std::string& abs_dir, uint64_t share,
                                             std::unique_ptr<storage::Tablet>* out) {
   storage::TabletOptions to;
-  to.cache_bytes = static_cast<size_t>(CacheBudget::BdbCacheRequest(share));
+  // The share pays for the write buffer (acknowledged writes not yet in the
+  // B-tree: an eighth, at most 32 MiB) and the Berkeley DB environment.
+  const uint64_t buffer = std::min<uint64_t>(share / 8, 32u << 20);
+  to.write_buffer_bytes = static_cast<size_t>(buffer);
+  to.cache_bytes = static_cast<size_t>(CacheBudget::BdbCacheRequest(share - buffer));
   to.max_value_bytes = config_.max_value_bytes;
   Status s = storage::Tablet::Open(abs_dir, to, out);
   if (s.IsNotFound() && req.create_if_missing) {

@@ -1,6 +1,7 @@
 // LocalTable and its CellStream, paging through Tablet::ScanPage.
 #include "lib/client/local_table.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <utility>
 
@@ -59,6 +60,9 @@ Status LocalTable::Open(const std::string& dir_in, const TableOptions& options,
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   storage::TabletOptions topts;
   topts.cache_bytes = options.cache_bytes;
+  // Acknowledged writes not yet in the B-tree: an eighth of the cache's size,
+  // between 1 and 32 MiB (as a tabletd sizes it from a tablet's share).
+  topts.write_buffer_bytes = std::clamp<size_t>(options.cache_bytes / 8, 1u << 20, 32u << 20);
   topts.max_value_bytes = options.max_value_bytes;
   std::unique_ptr<storage::Tablet> tablet;
   Status s = storage::Tablet::Open(dir, topts, &tablet);

@@ -366,6 +366,8 @@ int HookFsync(int fd) {
 
 }  // namespace
 
+int IoFaultFor(BdbIoOp op, int fd) { return FaultFor(op, fd); }
+
 void InstallBdbIoFaultHooks() {
   static std::once_flag once;
   std::call_once(once, [] {

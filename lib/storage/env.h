@@ -72,6 +72,10 @@ enum class BdbIoOp { kWrite, kSync };
 void InstallBdbIoFaultHooks();
 void ArmBdbIoFault(BdbIoOp op, int err, int count);
 void DisarmBdbIoFaults();
+// The errno an armed fault or rule gives a write or sync of fd, 0 if none: the
+// tablet's own write-ahead log (write_log.h) goes through the same faults as
+// Berkeley DB's files. Costs one atomic load when nothing is armed.
+int IoFaultFor(BdbIoOp op, int fd);
 
 // Faults limited to some files, e.g. one tablet of a running tabletd (see
 // tabletd/fault_control.h): a write or sync of a file whose path (as

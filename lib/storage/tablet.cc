@@ -27,12 +27,14 @@ void ErrCall(const DB_ENV* dbenv, const char* prefix, const char* msg) {
   impl->last_error = msg ? msg : "";
 }
 
-// One encoded B-tree operation of a batch, prepared before any lock is taken.
-struct Op {
-  Mutation::Type type;
-  std::string key;    // full key (kSet, kErase) or prefix (kEraseColumn, kEraseRow)
-  std::string value;  // encoded value (kSet)
-};
+using Op = BatchOp;
+
+// How many pending batches go into one Berkeley DB transaction of a drain,
+// and how many a caller that must not block (an RPC I/O thread) applies itself
+// before handing the work to a thread that may block.
+constexpr size_t kDrainChunkBatches = 256;
+constexpr size_t kDrainChunkBytes = 4u << 20;
+constexpr size_t kInlineDrainBatches = 16;
 
 std::string RowRevKey(std::string_view row) {
   std::string k(1, kRowRevPrefix);
@@ -49,7 +51,7 @@ int64_t Tablet::Impl::Now() const {
       .count();
 }
 
-Status Tablet::Impl::BdbError(int rc, const std::string& op) {
+Status Tablet::Impl::MapBdbError(int rc, const std::string& op) {
   std::string detail;
   {
     std::lock_guard<std::mutex> l(err_mu);
@@ -77,6 +79,15 @@ Status Tablet::Impl::BdbError(int rc, const std::string& op) {
   if (detail.find("checksum") != std::string::npos) return Status::Corruption(msg);
   if (rc > 0) return ErrnoToStatus("tablet " + dir + ": " + op, rc);
   return Status::IOError(msg);
+}
+
+Status Tablet::Impl::BdbError(int rc, const std::string& op) {
+  Status s = MapBdbError(rc, op);
+  // Damaged pages or a panicked environment: the B-tree cannot take the
+  // acknowledged writes any more, so the tablet stops acknowledging new ones
+  // (they would sit in the write-ahead log of a tablet that cannot open).
+  if (s.IsCorruption()) Poison(s);
+  return s;
 }
 
 Status Tablet::Impl::CheckpointLocked() {
@@ -149,6 +160,41 @@ Status OpenEnvironment(Tablet::Impl* impl, bool create) {
   return Status::OK();
 }
 
+// Opens the write path of a tablet whose environment is open: replays the
+// write-ahead log left by the previous opener (batches the B-tree does not have
+// yet), applies them, and starts a new segment.
+Status OpenWritePath(Tablet::Impl* impl) {
+  impl->applied_revision = impl->last_revision;
+  uint64_t dropped = 0;
+  Status s = WriteLog::Replay(
+      impl->dir,
+      [impl](std::string_view payload) -> Status {
+        PendingBatch b;
+        RETURN_NOT_OK(PendingBatch::DecodeFrom(payload, &b));
+        if (b.revision <= impl->applied_revision) return Status::OK();  // applied before
+        if (b.revision <= impl->last_revision) {
+          return Status::Corruption("write-ahead log: revision " + std::to_string(b.revision) +
+                                    " after " + std::to_string(impl->last_revision));
+        }
+        impl->last_revision = b.revision;
+        impl->buffer.Push(std::move(b));
+        return Status::OK();
+      },
+      &dropped);
+  RETURN_NOT_OK_PREPEND(s, "tablet " + impl->dir);
+  const size_t replayed = impl->buffer.batches();
+  RETURN_NOT_OK(WriteLog::Open(impl->dir, &impl->wal));
+  impl->old_segments_revision = impl->last_revision;
+  std::lock_guard<std::mutex> w(impl->write_mu);
+  RETURN_NOT_OK(impl->DrainUpTo(UINT64_MAX));
+  RETURN_NOT_OK(impl->RetireLog());
+  if (replayed > 0) {
+    KDI_LOG(INFO, "storage") << "tablet " << impl->dir << ": applied " << replayed
+                             << " batches from the write-ahead log";
+  }
+  return Status::OK();
+}
+
 void CloseEnvironment(Tablet::Impl* impl) {
   // A panicked environment (corruption found, a failed log write) refuses
   // every close and so never frees its private regions (the cache): clear
@@ -190,6 +236,7 @@ Status Tablet::Create(const std::string& dir, const TabletMeta& meta, const Tabl
   RETURN_NOT_OK(env->LockFile(dir + "/" + kLockFile, &impl->lock));
   Status s = OpenEnvironment(impl, /*create=*/true);
   if (s.ok()) s = impl->CheckpointLocked();
+  if (s.ok()) s = OpenWritePath(impl);
   if (s.ok()) s = env->CheckFault(FaultPoint::kMetaWrite, dir);
   if (s.ok()) {
     std::string m;
@@ -220,6 +267,7 @@ Status Tablet::Open(const std::string& dir, const TabletOptions& options,
   RETURN_NOT_OK_PREPEND(env->ReadFile(meta_path, kMaxMetaFileBytes, &data), "opening tablet");
   RETURN_NOT_OK_PREPEND(TabletMeta::DecodeFrom(data, &impl->meta), "tablet " + dir);
   Status s = OpenEnvironment(impl, /*create=*/false);
+  if (s.ok()) s = OpenWritePath(impl);
   if (!s.ok()) {
     CloseEnvironment(impl);
     impl->closed = true;
@@ -251,12 +299,20 @@ Status Tablet::Close() {
   }
   // A poisoned tablet is closed without flushing or checkpointing: recovery at
   // the next open must work from what is really on disk.
+  // Otherwise every pending batch goes into the B-tree, which is made durable,
+  // and the write-ahead log is removed.
   Status s = impl->Poisoned();
+  if (s.ok() && impl->wal != nullptr) {
+    std::lock_guard<std::mutex> w(impl->write_mu);
+    s = impl->DrainUpTo(UINT64_MAX);
+  }
   if (s.ok()) {
     int rc = impl->dbenv->log_flush(impl->dbenv, nullptr);
     if (rc != 0) s = impl->BdbError(rc, "flushing log at close");
   }
   if (s.ok()) s = impl->CheckpointLocked();
+  if (s.ok() && impl->wal != nullptr) s = impl->wal->RemoveAll();
+  impl->wal.reset();
   CloseEnvironment(impl);
   impl->lock.reset();
   return s;
@@ -374,70 +430,179 @@ int DeletePrefix(DB* db, DB_TXN* txn, const std::string& prefix) {
 
 namespace {
 
-// Runs `ops` and the revision updates in one transaction and commits it (without
-// fsync). Caller holds write_mu and rw_mu exclusively.
-Status CommitOps(Tablet::Impl* impl, const std::vector<Op>& ops,
-                 const std::vector<const std::string*>& rows, uint64_t revision) {
+// Applies pending batches (in order) and their revision updates in one
+// transaction, committed without writing or flushing the log: the batches are
+// in the write-ahead log, which is kept until this log is flushed (RetireLog).
+// Caller holds write_mu and rw_mu exclusively.
+Status CommitBatches(Tablet::Impl* impl, const std::vector<const PendingBatch*>& batches) {
   DB_TXN* txn = nullptr;
   int rc = impl->dbenv->txn_begin(impl->dbenv, nullptr, &txn, 0);
   if (rc != 0) return impl->BdbError(rc, "txn_begin");
-  // A write that failed with an I/O error (or a commit that failed at all) may
-  // have left the log with a hole or a torn record: the tablet refuses writes
-  // and syncs until it is reopened and recovery reads what is on disk.
-  auto poison_if_io = [&](int code, const Status& s) {
-    if (code > 0 || code == DB_RUNRECOVERY) impl->Poison(s);
-  };
   auto abort_with = [&](Status s) {
     txn->abort(txn);
     return s;
   };
-  for (const Op& op : ops) {
-    DBT k = MakeDbt(op.key);
-    switch (op.type) {
-      case Mutation::Type::kSet: {
-        DBT v = MakeDbt(op.value);
-        rc = impl->cells->put(impl->cells, txn, &k, &v, 0);
-        break;
-      }
-      case Mutation::Type::kErase:
-        rc = impl->cells->del(impl->cells, txn, &k, 0);
-        if (rc == DB_NOTFOUND) rc = 0;
-        break;
-      case Mutation::Type::kEraseColumn:
-      case Mutation::Type::kEraseRow:
-        rc = DeletePrefix(impl->cells, txn, op.key);
-        break;
-    }
-    if (rc != 0) {
-      Status e = impl->BdbError(rc, "applying mutation");
-      poison_if_io(rc, e);
-      return abort_with(e);
-    }
-  }
   std::string rev;
-  PutFixed64(&rev, revision);
-  DBT rv = MakeDbt(rev);
-  for (const std::string* row : rows) {
-    std::string key = RowRevKey(*row);
-    DBT k = MakeDbt(key);
-    rc = impl->rows->put(impl->rows, txn, &k, &rv, 0);
-    if (rc != 0) return abort_with(impl->BdbError(rc, "recording row revision"));
+  for (const PendingBatch* b : batches) {
+    for (const Op& op : b->ops) {
+      DBT k = MakeDbt(op.key);
+      switch (op.type) {
+        case Mutation::Type::kSet: {
+          DBT v = MakeDbt(op.value);
+          rc = impl->cells->put(impl->cells, txn, &k, &v, 0);
+          break;
+        }
+        case Mutation::Type::kErase:
+          rc = impl->cells->del(impl->cells, txn, &k, 0);
+          if (rc == DB_NOTFOUND) rc = 0;
+          break;
+        case Mutation::Type::kEraseColumn:
+        case Mutation::Type::kEraseRow:
+          rc = DeletePrefix(impl->cells, txn, op.key);
+          break;
+      }
+      if (rc != 0) return abort_with(impl->BdbError(rc, "applying mutation"));
+    }
+    rev.clear();
+    PutFixed64(&rev, b->revision);
+    DBT rv = MakeDbt(rev);
+    for (const std::string& row : b->rows) {
+      std::string key = RowRevKey(row);
+      DBT k = MakeDbt(key);
+      rc = impl->rows->put(impl->rows, txn, &k, &rv, 0);
+      if (rc != 0) return abort_with(impl->BdbError(rc, "recording row revision"));
+    }
   }
   DBT lk = MakeDbt(kLastRevisionKey);
+  DBT rv = MakeDbt(rev);
   rc = impl->rows->put(impl->rows, txn, &lk, &rv, 0);
   if (rc != 0) return abort_with(impl->BdbError(rc, "recording last revision"));
-  Status fault = impl->env->CheckFault(FaultPoint::kApplyCommit, impl->dir);
-  if (!fault.ok()) return abort_with(fault);
-  rc = txn->commit(txn, 0);
-  if (rc != 0) {
-    Status e = impl->BdbError(rc, "commit");
-    impl->Poison(e);
-    return e;
+  rc = txn->commit(txn, DB_TXN_NOSYNC);
+  if (rc != 0) return impl->BdbError(rc, "commit");
+  return Status::OK();
+}
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Status Tablet::Impl::DrainStep(uint64_t up_to, bool try_only, bool* busy) {
+  if (busy != nullptr) *busy = false;
+  std::vector<const PendingBatch*> chunk = buffer.Front(kDrainChunkBatches);
+  size_t bytes = 0, n = 0;
+  while (n < chunk.size() && chunk[n]->revision <= up_to && (n == 0 || bytes < kDrainChunkBytes)) {
+    bytes += chunk[n]->MemoryBytes();
+    n++;
+  }
+  if (n == 0) return Status::OK();
+  chunk.resize(n);
+  RETURN_NOT_OK(Poisoned());
+  {
+    std::unique_lock<std::shared_mutex> x(rw_mu, std::defer_lock);
+    if (!try_only) {
+      x.lock();
+    } else if (!x.try_lock()) {
+      *busy = true;
+      return Status::OK();
+    }
+    Status s = CommitBatches(this, chunk);
+    if (!s.ok()) {
+      // The batches stay queued and in the write-ahead log; reopening applies
+      // them again from there.
+      Poison(s.CloneAndPrepend("applying acknowledged writes to the B-tree"));
+      return s;
+    }
+    applied_revision = chunk.back()->revision;
+    // Popped only after the commit: a reader that saw the rows pending drains
+    // (and so waits for write_mu) instead of reading the B-tree without them.
+    buffer.PopFront(n);
+  }
+  return RetireLog();
+}
+
+Status Tablet::Impl::DrainUpTo(uint64_t up_to) {
+  while (!buffer.empty()) {
+    std::vector<const PendingBatch*> front = buffer.Front(1);
+    if (front.empty() || front[0]->revision > up_to) break;
+    RETURN_NOT_OK(DrainStep(up_to, false, nullptr));
   }
   return Status::OK();
 }
 
-}  // namespace
+Status Tablet::Impl::DrainYielding(std::unique_lock<std::mutex>* w, uint64_t up_to,
+                                   size_t keep_bytes) {
+  while (buffer.bytes() > keep_bytes) {
+    std::vector<const PendingBatch*> front = buffer.Front(1);
+    if (front.empty() || front[0]->revision > up_to) break;
+    RETURN_NOT_OK(DrainStep(up_to, false, nullptr));
+    w->unlock();
+    w->lock();
+  }
+  return Status::OK();
+}
+
+Status Tablet::Impl::RetireLog() {
+  const bool old_done = wal->segment_count() > 1 && applied_revision >= old_segments_revision;
+  const bool current_done =
+      buffer.empty() && wal->current_bytes() >= options.write_log_segment_bytes;
+  if (old_done || current_done) {
+    // The B-tree's commits of those batches must be durable before the
+    // write-ahead log records go.
+    int rc = dbenv->log_flush(dbenv, nullptr);
+    if (rc != 0) {
+      Status s = BdbError(rc, "flushing the B-tree's log");
+      Poison(s);
+      return s;
+    }
+    if (current_done) {
+      Status s = wal->Roll(/*sync_old=*/false);
+      if (!s.ok()) {
+        Poison(s);
+        return s;
+      }
+      old_segments_revision = last_revision;
+    }
+    RETURN_NOT_OK(wal->RemoveOldSegments());
+  }
+  // Bound the B-tree's recovery time and log space: a checkpoint once two of
+  // its log files accumulated. Asking Berkeley DB (txn_checkpoint with a size)
+  // reads the log, so ask every 32 drains or once a second.
+  const int64_t now_ms = SteadyMs();
+  if (++drains_since_ckp_check >= 32 || now_ms - last_ckp_check_ms >= 1000) {
+    drains_since_ckp_check = 0;
+    last_ckp_check_ms = now_ms;
+    int rc = dbenv->txn_checkpoint(
+        dbenv, std::max<u_int32_t>(options.log_file_bytes / 1024 * 2, 64), 0, 0);
+    if (rc != 0) return BdbError(rc, "checkpoint");
+  }
+  return Status::OK();
+}
+
+Status Tablet::Impl::DrainForRead(const StringIntervalSet* rows, std::string_view row,
+                                  bool try_only, bool* busy) {
+  if (busy != nullptr) *busy = false;
+  if (buffer.empty()) return Status::OK();
+  if (rows != nullptr ? !buffer.TouchesAny(*rows) : !buffer.HasRow(row)) return Status::OK();
+  const uint64_t up_to = buffer.last_revision();
+  std::unique_lock<std::mutex> w(write_mu, std::defer_lock);
+  if (!try_only) {
+    w.lock();
+    return DrainUpTo(up_to);
+  }
+  if (buffer.batches() > kInlineDrainBatches || !w.try_lock()) {
+    *busy = true;
+    return Status::OK();
+  }
+  while (!buffer.empty() && buffer.Front(1)[0]->revision <= up_to) {
+    RETURN_NOT_OK(DrainStep(up_to, true, busy));
+    if (*busy) return Status::OK();
+  }
+  return Status::OK();
+}
 
 Status Tablet::Apply(const std::vector<RowMutation>& batch, uint64_t* revision) {
   return ApplyInternal(nullptr, batch, revision);
@@ -506,33 +671,71 @@ Status Tablet::ApplyInternal(const std::vector<Condition>* conditions,
     return Status::NotServing("tablet " + dir_ + " was split; write to its children");
   }
   RETURN_NOT_OK(impl->Poisoned());
-  TabletMeta meta = impl->MetaCopy();
-  std::vector<Op> ops;
-  RETURN_NOT_OK(PrepareBatch(batch, meta, impl->options.max_value_bytes, dir_, &ops));
-  std::vector<const std::string*> rows;
-  for (const RowMutation& rm : batch) rows.push_back(&rm.row());
-  std::sort(rows.begin(), rows.end(),
-            [](const std::string* a, const std::string* b) { return *a < *b; });
-  rows.erase(std::unique(rows.begin(), rows.end(),
-                         [](const std::string* a, const std::string* b) { return *a == *b; }),
-             rows.end());
-  std::unique_lock<std::shared_mutex> x(impl->rw_mu, std::defer_lock);
-  if (!try_only) {
-    x.lock();
-  } else if (!x.try_lock()) {
+  // A full buffer is applied by a writer that may block, not on an I/O thread.
+  if (try_only && impl->buffer.bytes() > impl->options.write_buffer_bytes) {
     *busy = true;
     return Status::OK();
   }
+  TabletMeta meta = impl->MetaCopy();
+  PendingBatch pending;
+  RETURN_NOT_OK(PrepareBatch(batch, meta, impl->options.max_value_bytes, dir_, &pending.ops));
+  pending.rows.reserve(batch.size());
+  for (const RowMutation& rm : batch) pending.rows.push_back(rm.row());
+  std::sort(pending.rows.begin(), pending.rows.end());
+  pending.rows.erase(std::unique(pending.rows.begin(), pending.rows.end()), pending.rows.end());
   if (conditions != nullptr) {
+    // Conditions read the B-tree: the row's pending batches go there first.
+    const std::string& row = batch[0].row();
+    if (impl->buffer.HasRow(row)) {
+      const uint64_t up_to = impl->buffer.last_revision();
+      if (!try_only) {
+        RETURN_NOT_OK(impl->DrainUpTo(up_to));
+      } else {
+        if (impl->buffer.batches() > kInlineDrainBatches) {
+          *busy = true;
+          return Status::OK();
+        }
+        while (impl->buffer.HasRow(row)) {
+          RETURN_NOT_OK(impl->DrainStep(up_to, true, busy));
+          if (*busy) return Status::OK();
+        }
+      }
+    }
+    std::shared_lock<std::shared_mutex> r(impl->rw_mu, std::defer_lock);
+    if (!try_only) {
+      r.lock();
+    } else if (!r.try_lock()) {
+      *busy = true;
+      return Status::OK();
+    }
     for (const Condition& c : *conditions) {
       bool holds = false;
       std::string why;
-      RETURN_NOT_OK(impl->EvaluateCondition(c, batch[0].row(), meta, &holds, &why));
+      RETURN_NOT_OK(impl->EvaluateCondition(c, row, meta, &holds, &why));
       if (!holds) return Status::Conflict("condition failed: " + why);
     }
   }
-  uint64_t rev = impl->last_revision + 1;
-  RETURN_NOT_OK(CommitOps(impl, ops, rows, rev));
+  RETURN_NOT_OK(impl->env->CheckFault(FaultPoint::kApplyCommit, dir_));
+  const uint64_t rev = impl->last_revision + 1;
+  pending.revision = rev;
+  std::string record;
+  pending.EncodeTo(&record);
+  if (impl->wal->current_bytes() >= impl->options.write_log_segment_bytes) {
+    // A new segment (options.write_log_segment_bytes): everything in the old
+    // one must be durable before anything in the new one is synced alone.
+    Status s = impl->wal->Roll(/*sync_old=*/true);
+    if (!s.ok()) {
+      impl->Poison(s);
+      return s;
+    }
+    impl->old_segments_revision = impl->last_revision;
+  }
+  Status s = impl->wal->Append(record);
+  if (!s.ok()) {
+    if (!s.IsInvalidArgument()) impl->Poison(s);  // the log may hold a torn record
+    return s;
+  }
+  impl->buffer.Push(std::move(pending));
   impl->last_revision = rev;
   {
     std::lock_guard<std::mutex> l(impl->sync_mu);
@@ -540,6 +743,13 @@ Status Tablet::ApplyInternal(const std::vector<Condition>* conditions,
     if (impl->gathering) impl->gather_cv.notify_all();
   }
   if (revision != nullptr) *revision = rev;
+  // Past the limit: apply the oldest batches until half is left, letting other
+  // writers in between transactions. This write is acknowledged whatever
+  // happens here (it is in the log); a failure poisons the tablet.
+  if (!try_only && impl->buffer.bytes() > impl->options.write_buffer_bytes) {
+    Status d = impl->DrainYielding(&w, rev, impl->options.write_buffer_bytes / 2);
+    if (!d.ok()) KDI_LOG(WARN, "storage") << "tablet " << dir_ << ": " << d.ToString();
+  }
   return Status::OK();
 }
 
@@ -547,6 +757,7 @@ Status Tablet::GetRowRevision(std::string_view row, uint64_t* revision) {
   Impl* impl = impl_.get();
   std::shared_lock<std::shared_mutex> life(impl->life_mu);
   if (impl->closed) return Status::ServiceUnavailable("tablet " + dir_ + " is closed");
+  if (impl->buffer.HasRow(row, revision)) return Status::OK();
   std::shared_lock<std::shared_mutex> r(impl->rw_mu);
   std::string key = RowRevKey(row);
   DBT k = MakeDbt(key);
@@ -594,14 +805,14 @@ Status Tablet::Sync() {
   }
   uint64_t covering = impl->commits;
   l.unlock();
+  // Every batch acknowledged so far is in the current write-ahead log segment
+  // or in an older one that is already durable (WriteLog::Roll syncs it, or
+  // RetireLog removes it only once the B-tree's log holding it is flushed).
   Status s = impl->env->CheckFault(FaultPoint::kSyncFlush, dir_);
   bool poison = false;
   if (s.ok()) {
-    int rc = impl->dbenv->log_flush(impl->dbenv, nullptr);
-    if (rc != 0) {
-      s = impl->BdbError(rc, "flushing log");
-      poison = true;
-    }
+    s = impl->wal->Sync();
+    poison = !s.ok();
   }
   l.lock();
   impl->flushing = false;
@@ -610,34 +821,6 @@ Status Tablet::Sync() {
   }
   if (s.ok() && covering > impl->synced) impl->synced = covering;
   impl->sync_cv.notify_all();
-  // Bound recovery time and log space: checkpoint once two log files' worth
-  // of log accumulated (half a file before: a checkpoint writes every dirty
-  // page, and with synced single-row writes that was ~3 page writes per
-  // commit; recovery after a crash now replays at most ~2 files more).
-  // Asking Berkeley DB whether it has (txn_checkpoint with a size) opens and
-  // reads the log, which cost as much as the flush itself in a profile of
-  // synced single-row writes; so ask every kCheckpointCheckFlushes flushes or
-  // kCheckpointCheckMs, whichever comes first.
-  constexpr uint32_t kCheckpointCheckFlushes = 32;
-  constexpr int64_t kCheckpointCheckMs = 1000;
-  bool check = false;
-  if (s.ok()) {
-    int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::steady_clock::now().time_since_epoch())
-                         .count();
-    if (++impl->flushes_since_ckp_check >= kCheckpointCheckFlushes ||
-        now_ms - impl->last_ckp_check_ms >= kCheckpointCheckMs) {
-      impl->flushes_since_ckp_check = 0;
-      impl->last_ckp_check_ms = now_ms;
-      check = true;
-    }
-  }
-  l.unlock();
-  if (check) {
-    int rc = impl->dbenv->txn_checkpoint(
-        impl->dbenv, std::max<u_int32_t>(impl->options.log_file_bytes / 1024 * 2, 64), 0, 0);
-    if (rc != 0) s = impl->BdbError(rc, "checkpoint");
-  }
   return s;
 }
 
@@ -645,7 +828,10 @@ Status Tablet::Checkpoint() {
   Impl* impl = impl_.get();
   std::shared_lock<std::shared_mutex> life(impl->life_mu);
   if (impl->closed) return Status::ServiceUnavailable("tablet " + dir_ + " is closed");
-  return impl->CheckpointLocked();
+  std::lock_guard<std::mutex> w(impl->write_mu);
+  RETURN_NOT_OK(impl->DrainUpTo(UINT64_MAX));
+  RETURN_NOT_OK(impl->CheckpointLocked());
+  return impl->RetireLog();
 }
 
 Status Tablet::ApproximateSize(uint64_t* bytes) {
@@ -656,6 +842,13 @@ Status Tablet::ApproximateSize(uint64_t* bytes) {
   Impl* impl = impl_.get();
   std::shared_lock<std::shared_mutex> life(impl->life_mu);
   if (impl->closed) return Status::ServiceUnavailable("tablet " + dir_ + " is closed");
+  {
+    // Acknowledged batches count: they go into the B-tree first (between
+    // transactions writers go on; this is also how an idle tablet's buffer
+    // empties, as tabletd asks every tablet's size now and then).
+    std::unique_lock<std::mutex> w(impl->write_mu);
+    RETURN_NOT_OK(impl->DrainYielding(&w, impl->last_revision, 0));
+  }
   uint64_t total = 0;
   for (DB* db : {impl->cells, impl->rows}) {
     DB_BTREE_STAT* st = nullptr;

@@ -7,9 +7,10 @@
 //   - Create/Open a tablet directory (self-contained: metadata with table name, row
 //     range and schema lives inside it; any process may open it after the previous
 //     owner died, recovery runs on open).
-//   - Apply a batch of RowMutations atomically (one transaction); the commit is
-//     written to the log without fsync (survives kill -9 of the process); Sync()
-//     flushes the log to stable storage with group commit.
+//   - Apply a batch of RowMutations atomically; the batch is written to the
+//     tablet's write-ahead log without fsync (survives kill -9 of the process)
+//     and applied to the B-tree later, before anyone can read one of its rows;
+//     Sync() flushes the write-ahead log to stable storage with group commit.
 //   - ApplyIf: check-and-mutate on one row.
 //   - ScanPage: evaluate a ScanPredicate inside the storage, one bounded page at a
 //     time, resumable with an opaque token.
@@ -69,6 +70,12 @@ struct TabletOptions {
   size_t max_value_bytes = kDefaultMaxValueBytes;
   // Size of each Berkeley DB log file.
   uint32_t log_file_bytes = 4 * 1024 * 1024;
+  // Acknowledged batches kept in memory (and in the write-ahead log) before
+  // they are applied to the B-tree: a write past this applies the oldest until
+  // half is left. Part of the tablet's memory, next to cache_bytes.
+  size_t write_buffer_bytes = 4 * 1024 * 1024;
+  // A write-ahead log segment is started anew past this size.
+  uint64_t write_log_segment_bytes = 16 * 1024 * 1024;
   // Clock for TTL evaluation (microseconds since the epoch); null: wall clock.
   int64_t (*now_micros)() = nullptr;
 };

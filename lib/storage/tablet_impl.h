@@ -26,6 +26,8 @@
 #include <string>
 
 #include "lib/storage/tablet.h"
+#include "lib/storage/write_buffer.h"
+#include "lib/storage/write_log.h"
 
 namespace kdi::storage {
 
@@ -66,7 +68,18 @@ struct Tablet::Impl {
   bool closed = false;  // GUARDED_BY(life_mu)
 
   std::mutex write_mu;
-  uint64_t last_revision = 0;  // GUARDED_BY(write_mu)
+  uint64_t last_revision = 0;  // GUARDED_BY(write_mu): last revision handed out
+  // The write path (doc/storage_format.md, "Writes"): a batch is appended to the
+  // write-ahead log and queued in `buffer`; it is applied to the B-tree later
+  // (DrainStep), before any reader could see one of its rows, and at the latest
+  // when the buffer holds more than options.write_buffer_bytes.
+  std::unique_ptr<WriteLog> wal;  // appended under write_mu; Sync concurrently
+  WriteBuffer buffer;
+  uint64_t applied_revision = 0;      // GUARDED_BY(write_mu): newest batch in the B-tree
+  uint64_t old_segments_revision = 0; // GUARDED_BY(write_mu): newest batch in a
+                                      // segment older than the current one
+  uint32_t drains_since_ckp_check = 0;  // GUARDED_BY(write_mu)
+  int64_t last_ckp_check_ms = 0;        // GUARDED_BY(write_mu)
   std::atomic<bool> frozen{false};
 
   std::shared_mutex rw_mu;
@@ -81,10 +94,6 @@ struct Tablet::Impl {
   uint64_t commits = 0;  // GUARDED_BY(sync_mu)
   uint64_t synced = 0;   // GUARDED_BY(sync_mu)
   bool flushing = false;  // GUARDED_BY(sync_mu)
-  // Log flushes since Sync last asked Berkeley DB whether a checkpoint is due
-  // (asking reads the log), and when it did (steady clock, ms).
-  uint32_t flushes_since_ckp_check = 0;  // GUARDED_BY(sync_mu)
-  int64_t last_ckp_check_ms = 0;         // GUARDED_BY(sync_mu)
   // Writers between the start of Apply/ApplyIf and its end; a Sync about to
   // flush waits briefly for those (gathering) so that one flush covers them.
   uint64_t applying = 0;        // GUARDED_BY(sync_mu)
@@ -118,7 +127,9 @@ struct Tablet::Impl {
     return meta;
   }
   // Maps a Berkeley DB return code to a Status naming the tablet and operation.
+  // A Corruption (damaged page, panicked environment) also poisons the tablet.
   Status BdbError(int rc, const std::string& op);
+  Status MapBdbError(int rc, const std::string& op);
 
   // The scan engine; caller holds rw_mu (shared or exclusive) and life_mu.
   Status ScanLocked(const ScanPredicate& predicate, std::string_view resume_token,
@@ -129,6 +140,28 @@ struct Tablet::Impl {
   Status EvaluateCondition(const Condition& c, std::string_view row, const TabletMeta& meta,
                            bool* holds, std::string* why);
   Status CheckpointLocked();
+
+  // Applies the oldest pending batches (those with revision <= up_to, at most
+  // one chunk) to the B-tree in one transaction. Caller holds life_mu (shared)
+  // and write_mu; takes rw_mu exclusively for the transaction. try_only: never
+  // waits for rw_mu (then *busy is set and nothing is done). Then retires the
+  // write-ahead log segments that hold only applied batches.
+  Status DrainStep(uint64_t up_to, bool try_only, bool* busy);
+  // DrainStep until no pending batch has revision <= up_to. Caller holds
+  // life_mu (shared) and write_mu.
+  Status DrainUpTo(uint64_t up_to);
+  // As DrainUpTo, but releases and retakes *w (holding write_mu) between
+  // transactions so writers go on meanwhile; stops early once the buffer holds
+  // at most keep_bytes.
+  Status DrainYielding(std::unique_lock<std::mutex>* w, uint64_t up_to, size_t keep_bytes);
+  // Makes the B-tree's log durable and deletes write-ahead log segments whose
+  // batches are all applied; checkpoints now and then. Caller holds write_mu.
+  Status RetireLog();
+  // Before a read of `rows` (or of one row): applies the pending batches if one
+  // of them touches a row read. Caller holds life_mu (shared), not write_mu.
+  // try_only: never waits for a lock; *busy set when it would have to.
+  Status DrainForRead(const StringIntervalSet* rows, std::string_view row, bool try_only,
+                      bool* busy);
 };
 
 // Versions of a family with max_age_seconds whose timestamp is below the cutoff

@@ -55,6 +55,11 @@ Status Tablet::Compact(CompactStats* stats) {
   CompactStats total;
   std::string resume;  // first key not yet examined ("" = start)
   bool finished = false;
+  {
+    // Versions are counted in the B-tree: the acknowledged batches go there first.
+    std::lock_guard<std::mutex> w(impl->write_mu);
+    RETURN_NOT_OK(impl->DrainUpTo(UINT64_MAX));
+  }
   while (!finished) {
     std::lock_guard<std::mutex> w(impl->write_mu);
     if (impl->frozen) break;
@@ -145,6 +150,10 @@ Status Tablet::ApproximateMedianRow(std::string* out) {
   Impl* impl = impl_.get();
   std::shared_lock<std::shared_mutex> life(impl->life_mu);
   if (impl->closed) return Status::ServiceUnavailable("tablet " + dir_ + " is closed");
+  {
+    std::lock_guard<std::mutex> w(impl->write_mu);
+    RETURN_NOT_OK(impl->DrainUpTo(UINT64_MAX));
+  }
   std::shared_lock<std::shared_mutex> r(impl->rw_mu);
   DBC* raw = nullptr;
   int rc = impl->cells->cursor(impl->cells, nullptr, &raw, 0);
@@ -323,6 +332,8 @@ Status Tablet::Split(const std::string& split_row, const std::string& left_dir,
   if (impl->closed) return Status::ServiceUnavailable("tablet " + dir_ + " is closed");
   std::lock_guard<std::mutex> w(impl->write_mu);
   if (impl->frozen) return Status::NotServing("tablet " + dir_ + " was already split");
+  // The children are built from the B-tree: every acknowledged batch goes there.
+  RETURN_NOT_OK(impl->DrainUpTo(UINT64_MAX));
   TabletMeta meta = impl->MetaCopy();
   if (split_row.empty() || split_row <= meta.start_row ||
       (!meta.end_row.empty() && split_row >= meta.end_row)) {
