@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "lib/client/location_cache.h"
+#include "lib/client/one_shot_event.h"
 #include "lib/client/remote_options.h"
 #include "lib/client/remote_scanner.h"
 #include "lib/client/remote_table.h"
@@ -85,6 +86,26 @@ TEST(LocationCacheTest, FindInsertOverlapInvalidate) {
   // A merged tablet replaces several.
   cache.Insert({"t", "5", "", "", "s3"});
   EXPECT_EQ(cache.size(), 1u);
+}
+
+TEST(OneShotEventTest, WaitReturnsOnceSetWhicheverComesFirst) {
+  OneShotEvent before;
+  before.Set();
+  before.Wait();  // already set: returns at once
+  EXPECT_TRUE(before.is_set());
+  for (int i = 0; i < 200; i++) {
+    auto e = std::make_shared<OneShotEvent>();
+    int value = 0;
+    std::thread setter([e, &value, i] {
+      if (i % 2) std::this_thread::sleep_for(std::chrono::microseconds(50));
+      value = 42;  // published by Set
+      e->Set();
+      e->Set();  // a second Set is a no-op
+    });
+    e->Wait();
+    EXPECT_EQ(value, 42);
+    setter.join();
+  }
 }
 
 TEST(RemoteOptionsTest, ParsesUri) {

@@ -75,6 +75,8 @@ Status RemoteTable::Validate(const RowMutation& m) {
   if (m.row().size() > kMaxRowBytes) {
     return Status::InvalidArgument("row longer than " + std::to_string(kMaxRowBytes) + " bytes");
   }
+  std::string_view last_family;  // known to the schema (if have_last)
+  bool have_last = false;
   for (const Mutation& mu : m.mutations()) {
     if (mu.type == Mutation::Type::kEraseRow) continue;
     if (mu.column.size() > kMaxColumnBytes) {
@@ -86,10 +88,15 @@ Status RemoteTable::Validate(const RowMutation& m) {
                                      std::to_string(kDefaultMaxValueBytes) + " bytes");
     }
     std::string_view family = ColumnFamily(mu.column);
+    if (have_last && family == last_family) continue;  // often one family per row
     bool known;
     {
       std::lock_guard<std::mutex> l(mu_);
       known = schema_.FindFamily(family) != nullptr;
+    }
+    if (known) {
+      last_family = family;
+      have_last = true;
     }
     if (!known) {
       // The schema may have been altered since we read it: read it again once.
@@ -235,7 +242,7 @@ Status RemoteTable::TakeAndSend(std::unique_lock<std::mutex>* lock, bool backgro
   std::vector<std::shared_ptr<FlushWaiter>> ready;
   TakeReadyWaiters(&ready);
   l.unlock();
-  for (const auto& w : ready) w->cv.notify_one();
+  for (const auto& w : ready) w->woken.Set();
   return s;
 }
 
@@ -254,14 +261,13 @@ void RemoteTable::TakeReadyWaiters(std::vector<std::shared_ptr<FlushWaiter>>* re
       ++it;
       continue;
     }
-    w.woken = true;
     ready->push_back(std::move(*it));
     it = flush_waiters_.erase(it);
   }
 }
 
-Status RemoteTable::SyncFlush(uint64_t target) {
-  std::unique_lock<std::mutex> l(mu_);
+Status RemoteTable::SyncFlush(uint64_t target, std::unique_lock<std::mutex>* lock) {
+  std::unique_lock<std::mutex>& l = *lock;
   Status result;
   for (;;) {
     if (taken_seq_ < target) {
@@ -280,7 +286,9 @@ Status RemoteTable::SyncFlush(uint64_t target) {
     auto w = std::make_shared<FlushWaiter>();
     w->target = target;
     flush_waiters_.push_back(w);
-    w->cv.wait(l, [&] { return w->woken; });
+    l.unlock();
+    w->woken.Wait();
+    l.lock();
   }
 }
 
@@ -425,18 +433,15 @@ Status RemoteTable::SyncCoalesced(const std::string& key, uint64_t target,
 }
 
 Status RemoteTable::Sync() {
-  uint64_t target;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    if (closed_) return Status::ServiceUnavailable("table " + options_.table + " is closed");
-    target = added_seq_;
-  }
-  // Sends the buffer (carrying the Sync) and waits until every write applied
-  // before now (by any thread, in whichever flush it left) is acknowledged.
-  Status s = SyncFlush(target);
   std::vector<std::pair<std::string, uint64_t>> todo;
+  Status s;
   {
     std::unique_lock<std::mutex> l(mu_);
+    if (closed_) return Status::ServiceUnavailable("table " + options_.table + " is closed");
+    // Sends the buffer (carrying the Sync) and waits until every write
+    // applied before now (by any thread, in whichever flush it left) is
+    // acknowledged.
+    s = SyncFlush(added_seq_, &l);
     if (s.ok() && !async_error_.ok()) s = async_error_.CloneAndPrepend("an earlier buffered write failed");
     if (s.ok() && !flush_error_.ok()) {
       s = flush_error_.CloneAndPrepend("a write flushed since the last Sync failed");

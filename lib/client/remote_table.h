@@ -77,6 +77,7 @@
 
 #include "kdi/table.h"
 #include "lib/client/mutation_buffer.h"
+#include "lib/client/one_shot_event.h"
 #include "lib/client/remote_backend.h"
 #include "lib/client/remote_options.h"
 #include "lib/client/remote_retry.h"
@@ -146,17 +147,17 @@ class RemoteTable : public Table {
   // Sync's flush: until every write numbered <= target is acknowledged, the
   // calling thread takes the buffer when a slot is free, else waits as a
   // FlushWaiter. Returns the error of the flushes it sent.
-  Status SyncFlush(uint64_t target);
-  // A thread in SyncFlush. It sleeps on its own condition variable and is
+  // REQUIRES: *l holds mu_ (held again on return).
+  Status SyncFlush(uint64_t target, std::unique_lock<std::mutex>* l);
+  // A thread in SyncFlush. It sleeps on its own event (without mu_) and is
   // woken once, by the thread whose flush completion makes it ready: with
   // writes numbered <= target still buffered, when a slot is free (one
   // waiter per free slot: it takes the buffer for everybody); else when
   // every write numbered <= target is acknowledged. (On a shared condition
   // variable every flush completion woke every waiting thread.)
   struct FlushWaiter {
-    std::condition_variable cv;
+    OneShotEvent woken;  // a futex word, not a condition variable: see one_shot_event.h
     uint64_t target = 0;
-    bool woken = false;  // GUARDED_BY(mu_)
   };
   // REQUIRES: mu_. Moves the waiters that are ready to *ready (to be
   // notified after mu_ is released: a waiter is held by shared_ptr, so it
