@@ -918,6 +918,41 @@ TEST_F(TabletTest, PendingWritesAreVisibleToEveryKindOfRead) {
   EXPECT_EQ(Render(ScanAll(t.get())), (V{"a|f:c|2|two", "b|f:e|3|e", "c|f:c|1|sea"}));
 }
 
+TEST_F(TabletTest, TheDrainerAppliesAnIdleTabletsBufferInTheBackground) {
+  options_.write_buffer_bytes = 1 << 20;
+  auto t = Make();
+  Tablet::Impl* impl = t->impl();
+  ASSERT_OK(t->Apply({RowMutation("a").Set("f:c", 1, "one")}, nullptr));
+  // No read, no size question: the drainer notices that writes stopped.
+  for (int i = 0; i < 300 && !impl->buffer.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(impl->buffer.empty());
+  {
+    std::lock_guard<std::mutex> w(impl->write_mu);
+    EXPECT_EQ(impl->applied_revision, impl->last_revision);
+  }
+  // It ends when there is nothing to do, and the next write starts it again.
+  for (int i = 0; i < 300; ++i) {
+    {
+      std::lock_guard<std::mutex> l(impl->drain_mu);
+      if (!impl->drainer_running) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  {
+    std::lock_guard<std::mutex> l(impl->drain_mu);
+    EXPECT_FALSE(impl->drainer_running);
+  }
+  ASSERT_OK(t->Apply({RowMutation("b").Set("f:c", 1, "two")}, nullptr));
+  for (int i = 0; i < 300 && !impl->buffer.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(impl->buffer.empty());
+  EXPECT_EQ(ScanAll(t.get()).size(), 2u);
+  ASSERT_OK(t->Close());
+}
+
 TEST_F(TabletTest, AFullBufferIsAppliedAndTheLogKeepsOnlyWhatIsPending) {
   options_.write_buffer_bytes = 64 * 1024;
   options_.write_log_segment_bytes = 32 * 1024;

@@ -32,8 +32,8 @@ using Op = BatchOp;
 // How many pending batches go into one Berkeley DB transaction of a drain,
 // and how many a caller that must not block (an RPC I/O thread) applies itself
 // before handing the work to a thread that may block.
-constexpr size_t kDrainChunkBatches = 256;
-constexpr size_t kDrainChunkBytes = 4u << 20;
+constexpr size_t kDrainChunkBatches = 64;
+constexpr size_t kDrainChunkBytes = 1u << 20;
 constexpr size_t kInlineDrainBatches = 16;
 
 std::string RowRevKey(std::string_view row) {
@@ -290,6 +290,8 @@ Status Tablet::Destroy(const std::string& dir, Env* env) {
 
 Status Tablet::Close() {
   Impl* impl = impl_.get();
+  // The drainer takes life_mu and write_mu: stop it first.
+  impl->StopDrainer();
   std::unique_lock<std::shared_mutex> life(impl->life_mu);
   if (impl->closed) return Status::OK();
   impl->closed = true;
@@ -533,6 +535,79 @@ Status Tablet::Impl::DrainUpTo(uint64_t up_to) {
   return Status::OK();
 }
 
+void Tablet::Impl::NoteWrite() {
+  last_write_ms.store(SteadyMs(), std::memory_order_relaxed);
+  const bool pressed = buffer.bytes() > options.write_buffer_bytes / 4 * 3;
+  std::lock_guard<std::mutex> l(drain_mu);
+  if (drain_stop) return;
+  if (!drainer_running) {
+    // An ended drainer has left its loop (it never waits for write_mu then).
+    if (drainer.joinable()) drainer.join();
+    drainer_running = true;
+    drain_kick = pressed;
+    drainer = std::thread([this] { DrainerLoop(); });
+    return;
+  }
+  if (pressed && !drain_kick) {
+    drain_kick = true;
+    drain_cv.notify_one();
+  }
+}
+
+void Tablet::Impl::DrainerLoop() {
+  constexpr int64_t kIdleDrainMs = 100;
+  constexpr int64_t kQuitAfterMs = 1000;
+  int64_t idle_since = SteadyMs();
+  std::unique_lock<std::mutex> l(drain_mu);
+  while (!drain_stop) {
+    drain_cv.wait_for(l, std::chrono::milliseconds(kIdleDrainMs),
+                      [this] { return drain_stop || drain_kick; });
+    if (drain_stop) break;
+    const bool kicked = drain_kick;
+    drain_kick = false;
+    const int64_t now = SteadyMs();
+    const bool idle = now - last_write_ms.load(std::memory_order_relaxed) >= kIdleDrainMs;
+    if (buffer.empty() && !kicked) {
+      if (now - idle_since >= kQuitAfterMs) break;
+      // Reads may have applied the buffer: the B-tree's log still needs
+      // checkpoints.
+      l.unlock();
+      {
+        std::shared_lock<std::shared_mutex> life(life_mu);
+        Status s = closed || !Poisoned().ok() ? Status::OK() : MaybeCheckpoint();
+        if (!s.ok()) KDI_LOG(WARN, "storage") << "tablet " << dir << ": " << s.ToString();
+      }
+      l.lock();
+      continue;
+    }
+    idle_since = now;
+    if (!kicked && !idle) continue;
+    l.unlock();
+    {
+      std::shared_lock<std::shared_mutex> life(life_mu);
+      if (!closed && Poisoned().ok()) {
+        std::unique_lock<std::mutex> w(write_mu);
+        const size_t keep = idle ? 0 : options.write_buffer_bytes / 4;
+        Status s = DrainYielding(&w, last_revision, keep);
+        w.unlock();
+        if (s.ok()) s = MaybeCheckpoint();
+        if (!s.ok()) KDI_LOG(WARN, "storage") << "tablet " << dir << ": " << s.ToString();
+      }
+    }
+    l.lock();
+  }
+  drainer_running = false;
+}
+
+void Tablet::Impl::StopDrainer() {
+  {
+    std::lock_guard<std::mutex> l(drain_mu);
+    drain_stop = true;
+    drain_cv.notify_all();
+  }
+  if (drainer.joinable()) drainer.join();
+}
+
 Status Tablet::Impl::DrainYielding(std::unique_lock<std::mutex>* w, uint64_t up_to,
                                    size_t keep_bytes) {
   while (buffer.bytes() > keep_bytes) {
@@ -568,17 +643,27 @@ Status Tablet::Impl::RetireLog() {
     }
     RETURN_NOT_OK(wal->RemoveOldSegments());
   }
+  return Status::OK();
+}
+
+Status Tablet::Impl::MaybeCheckpoint() {
   // Bound the B-tree's recovery time and log space: a checkpoint once two of
   // its log files accumulated. Asking Berkeley DB (txn_checkpoint with a size)
-  // reads the log, so ask every 32 drains or once a second.
+  // reads the log, so ask at most every 32 calls or once a second. Runs
+  // without write_mu: a checkpoint writes every dirty page, which took
+  // hundreds of milliseconds, and writers must not wait for it.
   const int64_t now_ms = SteadyMs();
-  if (++drains_since_ckp_check >= 32 || now_ms - last_ckp_check_ms >= 1000) {
+  {
+    std::lock_guard<std::mutex> l(drain_mu);
+    if (++drains_since_ckp_check < 32 && now_ms - last_ckp_check_ms < 1000) {
+      return Status::OK();
+    }
     drains_since_ckp_check = 0;
     last_ckp_check_ms = now_ms;
-    int rc = dbenv->txn_checkpoint(
-        dbenv, std::max<u_int32_t>(options.log_file_bytes / 1024 * 2, 64), 0, 0);
-    if (rc != 0) return BdbError(rc, "checkpoint");
   }
+  int rc = dbenv->txn_checkpoint(
+      dbenv, std::max<u_int32_t>(options.log_file_bytes / 1024 * 2, 64), 0, 0);
+  if (rc != 0) return BdbError(rc, "checkpoint");
   return Status::OK();
 }
 
@@ -737,6 +822,7 @@ Status Tablet::ApplyInternal(const std::vector<Condition>* conditions,
   }
   impl->buffer.Push(std::move(pending));
   impl->last_revision = rev;
+  impl->NoteWrite();
   {
     std::lock_guard<std::mutex> l(impl->sync_mu);
     impl->commits++;
@@ -842,14 +928,9 @@ Status Tablet::ApproximateSize(uint64_t* bytes) {
   Impl* impl = impl_.get();
   std::shared_lock<std::shared_mutex> life(impl->life_mu);
   if (impl->closed) return Status::ServiceUnavailable("tablet " + dir_ + " is closed");
-  {
-    // Acknowledged batches count: they go into the B-tree first (between
-    // transactions writers go on; this is also how an idle tablet's buffer
-    // empties, as tabletd asks every tablet's size now and then).
-    std::unique_lock<std::mutex> w(impl->write_mu);
-    RETURN_NOT_OK(impl->DrainYielding(&w, impl->last_revision, 0));
-  }
-  uint64_t total = 0;
+  // Acknowledged batches not yet in the B-tree count by their size in memory
+  // (applying them here would put a drain into every split check).
+  uint64_t total = impl->buffer.bytes();
   for (DB* db : {impl->cells, impl->rows}) {
     DB_BTREE_STAT* st = nullptr;
     int rc = db->stat(db, nullptr, &st, DB_FAST_STAT);

@@ -24,6 +24,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 
 #include "lib/storage/tablet.h"
 #include "lib/storage/write_buffer.h"
@@ -78,8 +79,24 @@ struct Tablet::Impl {
   uint64_t applied_revision = 0;      // GUARDED_BY(write_mu): newest batch in the B-tree
   uint64_t old_segments_revision = 0; // GUARDED_BY(write_mu): newest batch in a
                                       // segment older than the current one
-  uint32_t drains_since_ckp_check = 0;  // GUARDED_BY(write_mu)
-  int64_t last_ckp_check_ms = 0;        // GUARDED_BY(write_mu)
+  // The drainer: a thread of the tablet that applies the buffer in the
+  // background, when it passes three quarters of write_buffer_bytes (down to a
+  // quarter) and when no write came for kIdleDrainMs (all of it). Started by
+  // the first write that needs it; it ends after a second with nothing to do.
+  std::mutex drain_mu;
+  std::condition_variable drain_cv;
+  bool drain_stop = false;           // GUARDED_BY(drain_mu)
+  bool drain_kick = false;           // GUARDED_BY(drain_mu)
+  bool drainer_running = false;      // GUARDED_BY(drain_mu)
+  std::thread drainer;               // started and joined under write_mu or by Close
+  std::atomic<int64_t> last_write_ms{0};
+  // After a write appended: starts or wakes the drainer when needed. Caller
+  // holds write_mu.
+  void NoteWrite();
+  void DrainerLoop();
+  void StopDrainer();
+  uint32_t drains_since_ckp_check = 0;  // GUARDED_BY(drain_mu)
+  int64_t last_ckp_check_ms = 0;        // GUARDED_BY(drain_mu)
   std::atomic<bool> frozen{false};
 
   std::shared_mutex rw_mu;
@@ -155,8 +172,11 @@ struct Tablet::Impl {
   // at most keep_bytes.
   Status DrainYielding(std::unique_lock<std::mutex>* w, uint64_t up_to, size_t keep_bytes);
   // Makes the B-tree's log durable and deletes write-ahead log segments whose
-  // batches are all applied; checkpoints now and then. Caller holds write_mu.
+  // batches are all applied. Caller holds write_mu.
   Status RetireLog();
+  // A Berkeley DB checkpoint when two log files accumulated (asked at most
+  // every 32 calls or once a second). Caller holds life_mu, not write_mu.
+  Status MaybeCheckpoint();
   // Before a read of `rows` (or of one row): applies the pending batches if one
   // of them touches a row read. Caller holds life_mu (shared), not write_mu.
   // try_only: never waits for a lock; *busy set when it would have to.
