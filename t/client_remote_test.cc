@@ -19,9 +19,12 @@
 #include "lib/client/location_cache.h"
 #include "lib/client/one_shot_event.h"
 #include "lib/client/remote_options.h"
+#include "lib/client/remote_rpc_backend.h"
 #include "lib/client/remote_scanner.h"
 #include "lib/client/remote_table.h"
+#include "lib/rpc/server.h"
 #include "t/client_remote_fake.h"
+#include "t/test_certs.h"
 #include "t/test_util.h"
 
 namespace kdi::client {
@@ -105,6 +108,73 @@ TEST(OneShotEventTest, WaitReturnsOnceSetWhicheverComesFirst) {
     e->Wait();
     EXPECT_EQ(value, 42);
     setter.join();
+  }
+}
+
+// The RPC backend sends a sync Apply as ApplyWithFlags (305). A server
+// without it (an older tabletd: unknown type, NotSupported) gets a plain
+// Apply instead, from then on directly, and the reply says not durable (the
+// table then sends a Sync RPC).
+TEST(RpcBackendTest, SyncApplyFallsBackToApplyOnAnOldServer) {
+  test::TempDir tmp;
+  test::TestCerts certs(tmp.path());
+  RemoteTableOptions o;
+  o.lockd_address = "127.0.0.1:1";  // not used by Apply
+  o.tls_ca_file = certs.ca_file();
+  o.tls_cert_file = certs.Options("client").cert_file;
+  o.tls_key_file = certs.Options("client").key_file;
+  for (bool new_server : {true, false}) {
+    SCOPED_TRACE(new_server ? "server with ApplyWithFlags" : "older server");
+    rpc::ServerOptions so;
+    so.tls = certs.ServerTls();
+    rpc::Server server(so);
+    std::atomic<int> plain{0}, flagged{0};
+    auto reply_ok = [](const rpc::ResponderPtr& r) {
+      std::string out;
+      EncodeApplyReply(ApplyReply{7, false}, &out);
+      r->Reply(Status::OK(), std::move(out));
+    };
+    server.Register(
+        kMsgApply,
+        [&](std::string body, rpc::ResponderPtr r) {
+          ApplyRequest req;
+          EXPECT_OK(DecodeApplyRequest(body, &req));
+          EXPECT_EQ(req.rows.size(), 1u);
+          plain++;
+          reply_ok(r);
+        },
+        rpc::Dispatch::kLoop);
+    if (new_server) {
+      server.Register(
+          kMsgApplyWithFlags,
+          [&](std::string body, rpc::ResponderPtr r) {
+            ApplyRequest req;
+            EXPECT_OK(DecodeApplyWithFlagsRequest(body, &req));
+            EXPECT_TRUE(req.sync);
+            flagged++;
+            reply_ok(r);
+          },
+          rpc::Dispatch::kLoop);
+    }
+    ASSERT_OK(server.Start());
+    std::shared_ptr<RemoteBackend> backend;
+    ASSERT_OK(CreateRpcBackend(o, &backend));
+    ApplyRequest req;
+    req.tablet = {"t", "x"};
+    RowMutation m("r");
+    m.Set("w:x", 1, "v");
+    req.rows = {m};
+    req.sync = true;
+    for (int i = 0; i < 2; i++) {
+      ApplyReply reply;
+      ASSERT_OK(backend->Apply(server.address(), req, 5000, &reply));
+      EXPECT_EQ(reply.revision, 7u);
+      EXPECT_EQ(reply.durable, new_server);
+    }
+    EXPECT_EQ(flagged.load(), new_server ? 2 : 0);
+    EXPECT_EQ(plain.load(), new_server ? 0 : 2);
+    backend.reset();
+    server.Stop();
   }
 }
 
