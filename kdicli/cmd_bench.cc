@@ -355,7 +355,7 @@ int RunBench(Context* ctx) {
       .ValueName("N");
   f->AddPath("pid_dir", "", "directory of NAME.pid files of the daemons to sample "
              "(default: run/ beside the kdi.conf in use)").ValueName("DIR");
-  f->AddInt("baseline_cache_mb", 192, 1, 1 << 20, "Berkeley DB cache of a local: table")
+  f->AddInt("baseline_cache_mb", 167, 1, 1 << 20, "Berkeley DB cache of a local: table")
       .ValueName("MB");
   std::vector<std::string> args;
   int rc;

@@ -128,8 +128,8 @@ if any(text(n + ".cmd") for n in t2_names):
 w("```")
 w("")
 w("`usertable` is the cluster table (created by the first command with `--create`);")
-w("the baseline is `local:$WORK/baseline` (Berkeley DB cache 192 MiB; a tablet in tabletd gets")
-w("at most a quarter of tabletd_cache_mb for its whole environment: 256 MiB with the default budget of 1024 MiB, whose cache is the baseline's 192 MiB).")
+w("the baseline is `local:$WORK/baseline` (Berkeley DB cache 167 MiB and a 32 MiB write buffer; a tablet in tabletd gets")
+w("at most a quarter of tabletd_cache_mb: 256 MiB with the default budget of 1024 MiB, of which an eighth, 32 MiB, is its write buffer and the rest buys the baseline's 167 MiB cache).")
 w("")
 
 # ---- summary table ----
