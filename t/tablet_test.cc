@@ -953,6 +953,47 @@ TEST_F(TabletTest, TheDrainerAppliesAnIdleTabletsBufferInTheBackground) {
   ASSERT_OK(t->Close());
 }
 
+TEST_F(TabletTest, TheNonBlockingPathsLeaveLogRollsAndRetirementToBlockingOnes) {
+  // A roll syncs the old segment and creates a file; retiring segments
+  // flushes the B-tree's log: neither may happen on an RPC I/O thread.
+  options_.write_log_segment_bytes = 1;
+  auto t = Make();
+  Tablet::Impl* impl = t->impl();
+  bool busy = false;
+  ASSERT_OK(t->TryApply({RowMutation("a").Set("f:c", 1, "one")}, nullptr, &busy));
+  EXPECT_FALSE(busy);
+  // (The log is read under write_mu: the drainer may roll it too.)
+  auto sequence = [impl] {
+    std::lock_guard<std::mutex> w(impl->write_mu);
+    return impl->wal->current_sequence();
+  };
+  const uint64_t seq = sequence();
+  ASSERT_OK(t->TryApply({RowMutation("b").Set("f:c", 1, "two")}, nullptr, &busy));
+  EXPECT_TRUE(busy);  // the segment is full: a worker must roll it
+  EXPECT_EQ(sequence(), seq);
+  ASSERT_OK(t->Apply({RowMutation("b").Set("f:c", 1, "two")}, nullptr));
+  EXPECT_EQ(sequence(), seq + 1);
+  EXPECT_EQ(impl->wal->segment_count(), 2u);
+  // An inline read applies the pending batches but keeps the old segment...
+  ScanPredicate p;
+  ASSERT_OK(ScanPredicate::Parse("row = \"a\"", &p));
+  ScanPageResult page;
+  ASSERT_OK(t->TryScanPage(p, "", ScanLimits(), &page, &busy));
+  EXPECT_FALSE(busy);
+  EXPECT_EQ(Render(page.cells), (V{"a|f:c|1|one"}));
+  EXPECT_TRUE(impl->buffer.empty());
+  EXPECT_EQ(impl->wal->segment_count(), 2u);
+  // ...which the drainer retires.
+  for (int i = 0; i < 300 && impl->wal->segment_count() > 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(impl->wal->segment_count(), 1u);
+  ASSERT_OK(t->Close());
+  std::unique_ptr<Tablet> again;
+  ASSERT_OK(Tablet::Open(dir_.Join("t"), options_, &again));
+  EXPECT_EQ(Render(ScanAll(again.get())), (V{"a|f:c|1|one", "b|f:c|1|two"}));
+}
+
 TEST_F(TabletTest, AFullBufferIsAppliedAndTheLogKeepsOnlyWhatIsPending) {
   options_.write_buffer_bytes = 64 * 1024;
   options_.write_log_segment_bytes = 32 * 1024;

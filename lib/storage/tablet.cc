@@ -523,7 +523,9 @@ Status Tablet::Impl::DrainStep(uint64_t up_to, bool try_only, bool* busy) {
     // (and so waits for write_mu) instead of reading the B-tree without them.
     buffer.PopFront(n);
   }
-  return RetireLog();
+  // Retiring segments flushes the B-tree's log and creates and removes files:
+  // not on a thread that must not block (the drainer does it later).
+  return try_only ? Status::OK() : RetireLog();
 }
 
 Status Tablet::Impl::DrainUpTo(uint64_t up_to) {
@@ -569,12 +571,19 @@ void Tablet::Impl::DrainerLoop() {
     const bool idle = now - last_write_ms.load(std::memory_order_relaxed) >= kIdleDrainMs;
     if (buffer.empty() && !kicked) {
       if (now - idle_since >= kQuitAfterMs) break;
-      // Reads may have applied the buffer: the B-tree's log still needs
-      // checkpoints.
+      // Reads may have applied the buffer (without retiring log segments, if
+      // they could not block): retire what they applied, and checkpoint.
       l.unlock();
       {
         std::shared_lock<std::shared_mutex> life(life_mu);
-        Status s = closed || !Poisoned().ok() ? Status::OK() : MaybeCheckpoint();
+        Status s;
+        if (!closed && Poisoned().ok()) {
+          {
+            std::lock_guard<std::mutex> w(write_mu);
+            s = RetireLog();
+          }
+          if (s.ok()) s = MaybeCheckpoint();
+        }
         if (!s.ok()) KDI_LOG(WARN, "storage") << "tablet " << dir << ": " << s.ToString();
       }
       l.lock();
@@ -806,6 +815,10 @@ Status Tablet::ApplyInternal(const std::vector<Condition>* conditions,
   std::string record;
   pending.EncodeTo(&record);
   if (impl->wal->current_bytes() >= impl->options.write_log_segment_bytes) {
+    if (try_only) {  // a sync and a file creation: not on an I/O thread
+      *busy = true;
+      return Status::OK();
+    }
     // A new segment (options.write_log_segment_bytes): everything in the old
     // one must be durable before anything in the new one is synced alone.
     Status s = impl->wal->Roll(/*sync_old=*/true);

@@ -15,6 +15,7 @@
 #     profiling notes of t/bench/profile_notes.md. The load average is
 #     recorded at the start and at the end.
 #
+# Before each workload run.sh waits until the tabletds are idle (quiesce).
 # Usage: t/bench/run.sh [BUILD_DIR]      (default: $KDI_BUILD_DIR or .)
 # Sizes (environment): RECORDS (50000), OPS (50000, per mixed workload),
 # THREADS (16), SYNC_OPS (10000), MEM_RECORDS (1000000; 0 skips step 3),
@@ -74,10 +75,33 @@ t1=$(date +%s.%N)
 t2=$(date +%s.%N)
 echo "$t0 $t1 $t2" > "$results/startup"
 
+# quiesce: waits (at most 30 s) until no tabletd of the running clusters used
+# more than 20 ms of CPU in the last half second, so that one workload's
+# background work (the tablets' drainers applying the write buffer to the
+# B-tree, checkpoints) is not counted against the next one.
+quiesce() {
+  i=0
+  while [ $i -lt 60 ]; do
+    busy=0
+    for pidfile in "$cluster"/run/tabletd-*.pid "$cluster2"/run/tabletd-*.pid; do
+      [ -f "$pidfile" ] || continue
+      pid=$(cat "$pidfile")
+      [ -r "/proc/$pid/stat" ] || continue
+      a=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+      sleep 0.5
+      b=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo "$a")
+      [ $((b - a)) -gt 2 ] && busy=1
+    done
+    [ $busy = 0 ] && return 0
+    i=$((i + 1))
+  done
+}
+
 # bench NAME ARGS...: one run, its text output and its JSON kept for the report.
 bench() {
   name=$1
   shift
+  quiesce
   echo "+ kdicli bench $*" | tee "$results/$name.cmd"
   "$kdicli" bench "$@" --json "$results/$name.json" > "$results/$name.txt" 2>&1 || {
     echo "run.sh: $name failed" >&2
@@ -99,6 +123,9 @@ bench f16       --target usertable --baseline "$base" --workload f $common --ops
 bench d16       --target usertable --baseline "$base" --workload d $common --ops "$OPS" --threads "$THREADS"
 bench e16       --target usertable --baseline "$base" --workload e $common --ops $((OPS / 40)) --threads "$THREADS"
 bench syncwrite --target usertable --baseline "$base" --workload syncwrite $common --ops "$SYNC_OPS" --threads "$THREADS"
+# The same four times longer: more than a tablet's write buffer holds, so the
+# drainer applies batches to the B-tree while the run goes on (the sustained rate).
+bench syncwrite_long --target usertable --baseline "$base" --workload syncwrite $common --ops $((SYNC_OPS * 4)) --threads "$THREADS"
 "$kdicli" local-cluster status "$cluster" > "$results/status.txt" 2>&1 || true
 
 # tabletd RSS with MEM_RECORDS records loaded (target: RSS <= cache + 64 MiB).
