@@ -900,6 +900,9 @@ TEST_F(TabletTest, PendingWritesAreVisibleToEveryKindOfRead) {
   // A conditional write reads the B-tree after the row's batches are there.
   ASSERT_OK(t->Apply({RowMutation("a").Erase("f:c", 1)}, nullptr));
   ASSERT_OK(t->ApplyIf({Condition::RowAbsent()}, RowMutation("a").Set("f:c", 2, "two"), nullptr));
+  // A conditional write (read-modify-write) is applied at once: the next read
+  // of its row need not take the writer lock.
+  EXPECT_TRUE(impl->buffer.empty());
   Status s = t->ApplyIf({Condition::ColumnAbsent("f:d")}, RowMutation("b").Set("f:d", 2, "x"),
                         nullptr);
   EXPECT_TRUE(s.IsConflict()) << s.ToString();

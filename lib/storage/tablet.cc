@@ -842,6 +842,15 @@ Status Tablet::ApplyInternal(const std::vector<Condition>* conditions,
     if (impl->gathering) impl->gather_cv.notify_all();
   }
   if (revision != nullptr) *revision = rev;
+  // A conditional write is a read-modify-write: its row is read again soon
+  // (workload F), and a read of a pending row must first take the writer
+  // lock to apply it. Apply it now, while this writer holds that lock anyway
+  // (tried only: if a scan page holds the B-tree, it stays pending).
+  if (conditions != nullptr && impl->buffer.batches() <= kInlineDrainBatches) {
+    bool held = false;
+    Status d = impl->DrainStep(rev, /*try_only=*/true, &held);
+    if (!d.ok()) KDI_LOG(WARN, "storage") << "tablet " << dir_ << ": " << d.ToString();
+  }
   // Past the limit: apply the oldest batches until half is left, letting other
   // writers in between transactions. This write is acknowledged whatever
   // happens here (it is in the log); a failure poisons the tablet.
