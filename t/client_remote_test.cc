@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "lib/client/location_cache.h"
-#include "lib/client/one_shot_event.h"
+#include "lib/util/one_shot_event.h"
 #include "lib/client/remote_options.h"
 #include "lib/client/remote_rpc_backend.h"
 #include "lib/client/remote_scanner.h"

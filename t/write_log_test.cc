@@ -58,7 +58,7 @@ TEST(WriteLogTest, RecordsComeBackInOrderAcrossSegments) {
   ASSERT_OK(WriteLog::Open(dir.path(), &log));
   ASSERT_OK(log->Append("one"));
   ASSERT_OK(log->Append(""));
-  ASSERT_OK(log->Roll(/*sync_old=*/true));
+  ASSERT_OK(log->Roll());
   ASSERT_OK(log->Append(std::string(100000, 'x')));
   ASSERT_OK(log->Sync());
   EXPECT_EQ(log->segment_count(), 2u);
@@ -131,7 +131,7 @@ TEST(WriteLogTest, DamageInASyncedSegmentIsCorruptionNotSilentLoss) {
   ASSERT_OK(WriteLog::Open(dir.path(), &log));
   ASSERT_OK(log->Append("first"));
   ASSERT_OK(log->Append("second"));
-  ASSERT_OK(log->Roll(true));
+  ASSERT_OK(log->Roll());
   ASSERT_OK(log->Append("third"));
   log.reset();
   const std::string seg = dir.Join(WriteLog::SegmentName(1));

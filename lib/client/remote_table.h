@@ -77,7 +77,7 @@
 
 #include "kdi/table.h"
 #include "lib/client/mutation_buffer.h"
-#include "lib/client/one_shot_event.h"
+#include "lib/util/one_shot_event.h"
 #include "lib/client/remote_backend.h"
 #include "lib/client/remote_options.h"
 #include "lib/client/remote_retry.h"
@@ -156,7 +156,7 @@ class RemoteTable : public Table {
   // every write numbered <= target is acknowledged. (On a shared condition
   // variable every flush completion woke every waiting thread.)
   struct FlushWaiter {
-    OneShotEvent woken;  // a futex word, not a condition variable: see one_shot_event.h
+    OneShotEvent woken;  // a futex word, not a condition variable: see lib/util/one_shot_event.h
     uint64_t target = 0;
   };
   // REQUIRES: mu_. Moves the waiters that are ready to *ready (to be

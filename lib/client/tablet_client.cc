@@ -71,18 +71,24 @@ Status TabletClient::Call(uint16_t type, const std::string& body, std::string* r
   return channel_->Call(type, body, reply, timeout_ms < 0 ? timeout_ms_ : timeout_ms);
 }
 
+Status TabletClient::CallForRevision(uint16_t type, const std::string& body,
+                                     uint64_t* revision) {
+  std::string reply;
+  RETURN_NOT_OK(Call(type, body, &reply));
+  ApplyReply r;
+  RETURN_NOT_OK(DecodeApplyReply(reply, &r));
+  if (revision) *revision = r.revision;
+  return Status::OK();
+}
+
 Status TabletClient::Apply(const TabletRef& tablet, const std::vector<RowMutation>& rows,
                            uint64_t* revision) {
   ApplyRequest req;
   req.tablet = tablet;
   req.rows = rows;
-  std::string body, reply;
+  std::string body;
   EncodeApplyRequest(req, &body);
-  RETURN_NOT_OK(Call(kMsgApply, body, &reply));
-  ApplyReply r;
-  RETURN_NOT_OK(DecodeApplyReply(reply, &r));
-  if (revision) *revision = r.revision;
-  return Status::OK();
+  return CallForRevision(kMsgApply, body, revision);
 }
 
 Status TabletClient::ConditionalApply(const TabletRef& tablet,
@@ -92,13 +98,9 @@ Status TabletClient::ConditionalApply(const TabletRef& tablet,
   req.tablet = tablet;
   req.conditions = conditions;
   req.mutation = mutation;
-  std::string body, reply;
+  std::string body;
   EncodeConditionalApplyRequest(req, &body);
-  RETURN_NOT_OK(Call(kMsgConditionalApply, body, &reply));
-  ApplyReply r;
-  RETURN_NOT_OK(DecodeApplyReply(reply, &r));
-  if (revision) *revision = r.revision;
-  return Status::OK();
+  return CallForRevision(kMsgConditionalApply, body, revision);
 }
 
 Status TabletClient::ApplyAndSync(const TabletRef& tablet, const std::vector<RowMutation>& rows,
@@ -107,13 +109,9 @@ Status TabletClient::ApplyAndSync(const TabletRef& tablet, const std::vector<Row
   req.tablet = tablet;
   req.rows = rows;
   req.sync = true;
-  std::string body, reply;
+  std::string body;
   EncodeApplyWithFlagsRequest(req, &body);
-  RETURN_NOT_OK(Call(kMsgApplyWithFlags, body, &reply));
-  ApplyReply r;
-  RETURN_NOT_OK(DecodeApplyReply(reply, &r));
-  if (revision) *revision = r.revision;
-  return Status::OK();
+  return CallForRevision(kMsgApplyWithFlags, body, revision);
 }
 
 Status TabletClient::Sync(const TabletRef& tablet) {

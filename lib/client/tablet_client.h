@@ -100,6 +100,8 @@ class TabletClient {
   TabletClient& operator=(const TabletClient&) = delete;
 
  private:
+  // Sends an apply-type request and decodes its ApplyReply's revision.
+  Status CallForRevision(uint16_t type, const std::string& body, uint64_t* revision);
   Status Call(uint16_t type, const std::string& body, std::string* reply,
               int64_t timeout_ms = -1);
 

@@ -7,10 +7,8 @@
 #include "lib/rpc/channel.h"
 
 #include <event2/event.h>
-#include <linux/futex.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,6 +25,7 @@
 #include "lib/rpc/tls_stream.h"
 #include "lib/util/coding.h"
 #include "lib/util/log.h"
+#include "lib/util/one_shot_event.h"
 
 namespace kdi::rpc {
 
@@ -42,38 +41,6 @@ timeval MsToTimeval(int64_t ms) {
   if (ms < 0) ms = 0;
   return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
 }
-
-// The rendezvous of a blocking Call: the loop thread stores the result and
-// Set()s; the caller Wait()s. A futex word instead of a mutex and condition
-// variable: Set() makes a system call only if the caller is already asleep,
-// and the woken caller does not then block again on a mutex the loop thread
-// still holds (a profile of 16 threads of point reads showed the condition
-// variable's wake and the mutex hand-over at ~18% of the client's CPU).
-class CallDone {
- public:
-  // Loop thread; the result fields are written before, and published by, Set.
-  void Set() {
-    if (state_.exchange(kDone, std::memory_order_acq_rel) == kSleeping) {
-      syscall(SYS_futex, &state_, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
-    }
-  }
-  void Wait() {
-    uint32_t s = state_.load(std::memory_order_acquire);
-    while (s != kDone) {
-      if (s == kPending &&
-          !state_.compare_exchange_weak(s, kSleeping, std::memory_order_acq_rel)) {
-        continue;  // s reloaded: Set() came first (or a spurious failure)
-      }
-      syscall(SYS_futex, &state_, FUTEX_WAIT_PRIVATE, kSleeping, nullptr, nullptr, 0);
-      s = state_.load(std::memory_order_acquire);
-    }
-  }
-
- private:
-  static constexpr uint32_t kPending = 0, kSleeping = 1, kDone = 2;
-  static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t), "futex word");
-  std::atomic<uint32_t> state_{kPending};
-};
 
 }  // namespace
 
@@ -549,7 +516,7 @@ Status Channel::Call(uint16_t type, std::string_view body, std::string* reply,
     return Status::InvalidArgument("blocking Channel::Call on the client loop thread");
   }
   struct Sync {
-    CallDone done;
+    OneShotEvent done;  // the loop thread Set()s, the caller Wait()s
     Status status;
     std::string reply;
   };

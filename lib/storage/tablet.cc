@@ -528,11 +528,14 @@ Status Tablet::Impl::DrainStep(uint64_t up_to, bool try_only, bool* busy) {
   return try_only ? Status::OK() : RetireLog();
 }
 
-Status Tablet::Impl::DrainUpTo(uint64_t up_to) {
-  while (!buffer.empty()) {
-    std::vector<const PendingBatch*> front = buffer.Front(1);
-    if (front.empty() || front[0]->revision > up_to) break;
-    RETURN_NOT_OK(DrainStep(up_to, false, nullptr));
+Status Tablet::Impl::DrainUpTo(uint64_t up_to, bool try_only, bool* busy) {
+  if (try_only && buffer.batches() > kInlineDrainBatches) {
+    *busy = true;
+    return Status::OK();
+  }
+  while (!buffer.empty() && buffer.first_revision() <= up_to) {
+    RETURN_NOT_OK(DrainStep(up_to, try_only, busy));
+    if (try_only && *busy) return Status::OK();
   }
   return Status::OK();
 }
@@ -619,9 +622,7 @@ void Tablet::Impl::StopDrainer() {
 
 Status Tablet::Impl::DrainYielding(std::unique_lock<std::mutex>* w, uint64_t up_to,
                                    size_t keep_bytes) {
-  while (buffer.bytes() > keep_bytes) {
-    std::vector<const PendingBatch*> front = buffer.Front(1);
-    if (front.empty() || front[0]->revision > up_to) break;
+  while (buffer.bytes() > keep_bytes && !buffer.empty() && buffer.first_revision() <= up_to) {
     RETURN_NOT_OK(DrainStep(up_to, false, nullptr));
     w->unlock();
     w->lock();
@@ -643,7 +644,7 @@ Status Tablet::Impl::RetireLog() {
       return s;
     }
     if (current_done) {
-      Status s = wal->Roll(/*sync_old=*/false);
+      Status s = wal->Roll();
       if (!s.ok()) {
         Poison(s);
         return s;
@@ -676,26 +677,18 @@ Status Tablet::Impl::MaybeCheckpoint() {
   return Status::OK();
 }
 
-Status Tablet::Impl::DrainForRead(const StringIntervalSet* rows, std::string_view row,
-                                  bool try_only, bool* busy) {
+Status Tablet::Impl::DrainForRead(const StringIntervalSet& rows, bool try_only, bool* busy) {
   if (busy != nullptr) *busy = false;
-  if (buffer.empty()) return Status::OK();
-  if (rows != nullptr ? !buffer.TouchesAny(*rows) : !buffer.HasRow(row)) return Status::OK();
+  if (buffer.empty() || !buffer.TouchesAny(rows)) return Status::OK();
   const uint64_t up_to = buffer.last_revision();
   std::unique_lock<std::mutex> w(write_mu, std::defer_lock);
   if (!try_only) {
     w.lock();
-    return DrainUpTo(up_to);
-  }
-  if (buffer.batches() > kInlineDrainBatches || !w.try_lock()) {
+  } else if (!w.try_lock()) {
     *busy = true;
     return Status::OK();
   }
-  while (!buffer.empty() && buffer.Front(1)[0]->revision <= up_to) {
-    RETURN_NOT_OK(DrainStep(up_to, true, busy));
-    if (*busy) return Status::OK();
-  }
-  return Status::OK();
+  return DrainUpTo(up_to, try_only, busy);
 }
 
 Status Tablet::Apply(const std::vector<RowMutation>& batch, uint64_t* revision) {
@@ -782,18 +775,8 @@ Status Tablet::ApplyInternal(const std::vector<Condition>* conditions,
     const std::string& row = batch[0].row();
     if (impl->buffer.HasRow(row)) {
       const uint64_t up_to = impl->buffer.last_revision();
-      if (!try_only) {
-        RETURN_NOT_OK(impl->DrainUpTo(up_to));
-      } else {
-        if (impl->buffer.batches() > kInlineDrainBatches) {
-          *busy = true;
-          return Status::OK();
-        }
-        while (impl->buffer.HasRow(row)) {
-          RETURN_NOT_OK(impl->DrainStep(up_to, true, busy));
-          if (*busy) return Status::OK();
-        }
-      }
+      RETURN_NOT_OK(impl->DrainUpTo(up_to, try_only, busy));
+      if (try_only && *busy) return Status::OK();
     }
     std::shared_lock<std::shared_mutex> r(impl->rw_mu, std::defer_lock);
     if (!try_only) {
@@ -821,7 +804,7 @@ Status Tablet::ApplyInternal(const std::vector<Condition>* conditions,
     }
     // A new segment (options.write_log_segment_bytes): everything in the old
     // one must be durable before anything in the new one is synced alone.
-    Status s = impl->wal->Roll(/*sync_old=*/true);
+    Status s = impl->wal->Roll();
     if (!s.ok()) {
       impl->Poison(s);
       return s;

@@ -165,8 +165,10 @@ struct Tablet::Impl {
   // write-ahead log segments that hold only applied batches.
   Status DrainStep(uint64_t up_to, bool try_only, bool* busy);
   // DrainStep until no pending batch has revision <= up_to. Caller holds
-  // life_mu (shared) and write_mu.
-  Status DrainUpTo(uint64_t up_to);
+  // life_mu (shared) and write_mu. try_only: for a caller that must not block
+  // (an RPC I/O thread): *busy is set, leaving the rest pending, when a step
+  // would wait for rw_mu or more than a few batches are pending.
+  Status DrainUpTo(uint64_t up_to, bool try_only = false, bool* busy = nullptr);
   // As DrainUpTo, but releases and retakes *w (holding write_mu) between
   // transactions so writers go on meanwhile; stops early once the buffer holds
   // at most keep_bytes.
@@ -177,11 +179,10 @@ struct Tablet::Impl {
   // A Berkeley DB checkpoint when two log files accumulated (asked at most
   // every 32 calls or once a second). Caller holds life_mu, not write_mu.
   Status MaybeCheckpoint();
-  // Before a read of `rows` (or of one row): applies the pending batches if one
-  // of them touches a row read. Caller holds life_mu (shared), not write_mu.
+  // Before a read of `rows`: applies the pending batches if one of them
+  // touches a row read. Caller holds life_mu (shared), not write_mu.
   // try_only: never waits for a lock; *busy set when it would have to.
-  Status DrainForRead(const StringIntervalSet* rows, std::string_view row, bool try_only,
-                      bool* busy);
+  Status DrainForRead(const StringIntervalSet& rows, bool try_only, bool* busy);
 };
 
 // Versions of a family with max_age_seconds whose timestamp is below the cutoff

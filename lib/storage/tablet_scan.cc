@@ -374,7 +374,7 @@ Status Tablet::ScanPage(const ScanPredicate& predicate, std::string_view resume_
   Impl* impl = impl_.get();
   std::shared_lock<std::shared_mutex> life(impl->life_mu);
   if (impl->closed) return Status::ServiceUnavailable("tablet " + dir_ + " is closed");
-  RETURN_NOT_OK(impl->DrainForRead(&predicate.rows(), {}, false, nullptr));
+  RETURN_NOT_OK(impl->DrainForRead(predicate.rows(), false, nullptr));
   TabletMeta meta = impl->MetaCopy();
   std::shared_lock<std::shared_mutex> r(impl->rw_mu);
   return impl->ScanLocked(predicate, resume_token, limits, meta, page);
@@ -391,7 +391,7 @@ Status Tablet::TryScanPage(const ScanPredicate& predicate, std::string_view resu
     return Status::ServiceUnavailable("tablet " + dir_ + " is closed");
   }
   bool drain_busy = false;
-  Status d = impl->DrainForRead(&predicate.rows(), {}, true, &drain_busy);
+  Status d = impl->DrainForRead(predicate.rows(), true, &drain_busy);
   if (drain_busy) return Status::OK();
   if (!d.ok()) {
     *busy = false;

@@ -105,6 +105,11 @@ uint64_t WriteBuffer::last_revision() const {
   return queue_.empty() ? 0 : queue_.back().revision;
 }
 
+uint64_t WriteBuffer::first_revision() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return queue_.empty() ? 0 : queue_.front().revision;
+}
+
 bool WriteBuffer::HasRow(std::string_view row, uint64_t* revision) const {
   std::lock_guard<std::mutex> l(mu_);
   auto it = rows_.find(row);

@@ -64,6 +64,8 @@ class WriteBuffer {
   size_t bytes() const;
   // The revision of the newest pending batch (0 if none).
   uint64_t last_revision() const;
+  // The revision of the oldest pending batch (0 if none).
+  uint64_t first_revision() const;
 
   // Whether a pending batch touches row; if so *revision (optional) receives the
   // newest such batch's revision.

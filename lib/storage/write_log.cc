@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -142,9 +141,18 @@ Status WriteLog::Replay(const std::string& dir,
     KDI_LOG(WARN, "storage") << "write-ahead log " << path << ": dropping " << *dropped_bytes
                              << " bytes after offset " << pos << " (" << why
                              << ", a write torn by a crash)";
-    if (truncate(path.c_str(), static_cast<off_t>(pos)) != 0) {
-      return ErrnoToStatus("truncating " + path, errno);
+    // Synced: the next opener starts a newer segment, after which damage
+    // here would count as Corruption.
+    int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoToStatus("opening " + path, errno);
+    Status cut;
+    if (ftruncate(fd, static_cast<off_t>(pos)) != 0) {
+      cut = ErrnoToStatus("truncating " + path, errno);
+    } else {
+      cut = SyncFd(fd, path);
     }
+    close(fd);
+    RETURN_NOT_OK(cut);
   }
   return Status::OK();
 }
@@ -202,8 +210,8 @@ Status WriteLog::Sync() {
   return SyncFd(seg->fd, seg->path);
 }
 
-Status WriteLog::Roll(bool sync_old) {
-  if (sync_old) RETURN_NOT_OK(SyncFd(current_->fd, current_->path));
+Status WriteLog::Roll() {
+  RETURN_NOT_OK(SyncFd(current_->fd, current_->path));
   return StartSegment(current_->sequence + 1);
 }
 

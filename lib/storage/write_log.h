@@ -9,8 +9,8 @@
 //
 // Files: DIR/wal.NNNNNNNNNN (decimal sequence, 10 digits). The last segment is the
 // one being appended to; every older segment was fdatasync'd before the next one
-// was started (Roll), or holds only records already applied and made durable in
-// Berkeley DB. So only the tail of the newest segment can be torn by a crash.
+// was started (Roll), and a cut torn tail is synced too. So only the tail of the
+// newest segment can be torn by a crash.
 //
 // Record framing (doc/storage_format.md):
 //   record := fixed32 length  fixed32 crc32(payload)  payload[length]
@@ -18,9 +18,9 @@
 // not check (a write torn by a crash; the rest of that file is ignored and the
 // file is cut there); a bad record in an older segment is Corruption.
 //
-// Threading: Append, Roll and RemoveUpTo are called by one thread at a time (the
-// tablet's writer, under its write mutex). Sync may run concurrently with them:
-// it flushes the segment that was current when it started (segments are shared
+// Threading: Append, Roll, RemoveOldSegments and RemoveAll are called by one
+// thread at a time (the tablet's writer, under its write mutex). Sync may run
+// concurrently with them: it flushes the segment that was current when it started (segments are shared
 // pointers, so a segment rolled meanwhile stays open until its flush returns).
 #ifndef KDI_LIB_STORAGE_WRITE_LOG_H_
 #define KDI_LIB_STORAGE_WRITE_LOG_H_
@@ -64,9 +64,11 @@ class WriteLog {
   Status Append(std::string_view payload);
   // fdatasync of the current segment (every older one is already durable).
   Status Sync();
-  // Starts a new segment. sync_old: fdatasync the current one first (needed
-  // unless every record in it is already durable elsewhere).
-  Status Roll(bool sync_old);
+  // Starts a new segment, after an fdatasync of the current one: replay may
+  // then treat damage in any segment but the newest as Corruption. (Even a
+  // segment whose records are all in the B-tree is synced: it is deleted
+  // right after, but a crash in between would leave it to replay.)
+  Status Roll();
   // Deletes every segment older than the current one.
   Status RemoveOldSegments();
   // Deletes every segment, the current one included (a clean close: every
