@@ -70,10 +70,11 @@ Status SplitKdiUri(const std::string& uri, std::string* lockd, std::string* name
   return Status::OK();
 }
 
-// Creates the cluster table (accepting any family) with `splits` split rows
+// Creates the cluster table (with `schema`) with `splits` split rows
 // spread evenly over the hex key space of bench records; an existing table is
 // left as it is.
-Status CreateTable(Context* ctx, const std::string& uri, int splits, std::ostream& out) {
+Status CreateTable(Context* ctx, const std::string& uri, int splits, const Schema& schema,
+                   std::ostream& out) {
   std::string lockd, name;
   RETURN_NOT_OK(SplitKdiUri(uri, &lockd, &name));
   rpc::TlsOptions t;
@@ -93,7 +94,7 @@ Status CreateTable(Context* ctx, const std::string& uri, int splits, std::ostrea
   meta::MetaClient mc(mo);
   meta::CreateTableRequest req;
   req.name = name;
-  req.schema = Schema::AcceptAny();
+  req.schema = schema;
   for (int i = 1; i <= splits; i++) {
     // Record keys are "user" + 16 hex digits, uniformly spread.
     uint64_t cut = static_cast<uint64_t>((static_cast<unsigned __int128>(i) << 64) / (splits + 1));
@@ -355,6 +356,8 @@ int RunBench(Context* ctx) {
       .ValueName("N");
   f->AddPath("pid_dir", "", "directory of NAME.pid files of the daemons to sample "
              "(default: run/ beside the kdi.conf in use)").ValueName("DIR");
+  f->AddInt("versions", 1, 0, UINT32_MAX, "versions kept per field in the table --create "
+            "makes and in a local:/mem: table (0: all; 1 is HBase's default)").ValueName("N");
   f->AddInt("baseline_cache_mb", 167, 1, 1 << 20, "Berkeley DB cache of a local: table")
       .ValueName("MB");
   std::vector<std::string> args;
@@ -387,6 +390,14 @@ int RunBench(Context* ctx) {
   std::string pid_dir = f->GetString("pid_dir");
   if (pid_dir.empty() && !ctx->config_path().empty()) pid_dir = Dirname(ctx->config_path()) + "/run";
 
+  // Every family (the wildcard) keeps `versions` versions of each field.
+  Schema schema;
+  FamilyOptions any;
+  any.name = Schema::kWildcard;
+  any.max_versions = static_cast<uint32_t>(f->GetInt("versions"));
+  s = schema.AddFamily(any);
+  if (!s.ok()) return ctx->Fail(s);
+
   TableOptions topts;
   if (c.workload == bench::Workload::kE) {
     // One page holds a whole short scan.
@@ -413,11 +424,12 @@ int RunBench(Context* ctx) {
     bool remote = run.uri.rfind("kdi://", 0) == 0;
     if (f->GetBool("create") && std::string(role) == "target") {
       if (!remote) return ctx->UsageError("--create needs a kdi:// target");
-      s = CreateTable(ctx, run.uri, static_cast<int>(f->GetInt("splits")), out);
+      s = CreateTable(ctx, run.uri, static_cast<int>(f->GetInt("splits")), schema, out);
       if (!s.ok()) return ctx->Fail(s);
     }
     TableOptions o = topts;
     o.cache_bytes = static_cast<size_t>(f->GetInt("baseline_cache_mb")) << 20;
+    if (!remote) o.schema = schema;
     std::unique_ptr<Table> table;
     s = Table::Open(run.uri, o, &table);
     if (!s.ok()) return ctx->Fail(Status::FromCode(static_cast<int>(s.code()),
@@ -462,5 +474,6 @@ int RunBench(Context* ctx) {
 KDICLI_COMMAND("bench", kdi::cli::RunBench,
                "--workload load|a|b|c|d|e|f|scan|syncwrite [--target URI] [--baseline URI] "
                "[--records N] [--ops N] [--threads N] [--value-size B] [--fields F] "
-               "[--distribution uniform|zipfian|latest] [--json FILE] [--create [--splits N]]",
+               "[--distribution uniform|zipfian|latest] [--json FILE] [--create [--splits N]] "
+               "[--versions N]",
                "run a YCSB-style benchmark against a table and a local: baseline");

@@ -344,5 +344,36 @@ TEST(BenchCommandTest, RunsAgainstTargetAndBaselineAndWritesJson) {
   EXPECT_NE(text.find("\"cells_read\":2000"), std::string::npos) << text;
 }
 
+TEST(BenchCommandTest, VersionsSetsTheSchemaOfALocalTable) {
+  test::TempDir dir;
+  const std::string uri = "local:" + dir.path() + "/t";
+  auto schema_of = [&](Schema* out) {
+    std::unique_ptr<Table> t;
+    ASSERT_OK(Table::Open(uri, TableOptions(), &t));
+    ASSERT_OK(t->GetSchema(out));
+    ASSERT_OK(t->Close());
+  };
+  // Default: one version of each field, like HBase's default for YCSB.
+  auto r = test::RunProgram("kdicli/kdicli", {"bench", "--workload", "load", "--target", uri,
+                                              "--records", "50"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  Schema s;
+  schema_of(&s);
+  EXPECT_EQ(s.ToString(), "*:versions=1");
+  // Updates then keep one version per field: a full scan sees 50 x 10 cells.
+  r = test::RunProgram("kdicli/kdicli", {"bench", "--workload", "a", "--target", uri,
+                                         "--records", "50", "--ops", "400"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  r = test::RunProgram("kdicli/kdicli", {"bench", "--workload", "scan", "--target", uri,
+                                         "--records", "50", "--versions", "0"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(", 500 cells,"), std::string::npos) << r.out;
+  schema_of(&s);
+  EXPECT_EQ(s.ToString(), "*");
+  r = test::RunProgram("kdicli/kdicli", {"bench", "--workload", "scan", "--target", uri,
+                                         "--versions", "-1"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+}
+
 }  // namespace
 }  // namespace kdi::bench

@@ -141,8 +141,10 @@ TEST_F(TabletTest, MaxVersionsAndTtlAtReadTimeAndGc) {
   ASSERT_OK(t->ApproximateSize(&before));
   CompactStats st;
   ASSERT_OK(t->Compact(&st));
-  EXPECT_EQ(st.cells_examined, 7u);
-  EXPECT_EQ(st.cells_removed, 5u);  // v1..v3, two expired
+  // v1..v3 went when newer versions were written; compaction removes the two
+  // expired cells.
+  EXPECT_EQ(st.cells_examined, 4u);
+  EXPECT_EQ(st.cells_removed, 2u);
   // After GC, raising the limit does not resurrect removed versions.
   Schema s;
   ASSERT_OK(Schema::Parse("v:versions=10 ttl *", &s));
@@ -587,8 +589,44 @@ TEST_F(TabletTest, ValuesLargerThanALogFileAndBigTransactions) {
 
 namespace kdi::storage {
 
+TEST_F(TabletTest, WritesTrimVersionsBeyondTheFamilyLimit) {
+  auto t = Make("v:versions=2 u");
+  for (int i = 1; i <= 5; ++i) ASSERT_OK(Set(t.get(), "r", "v:c", i, "v" + std::to_string(i)));
+  // One batch writing several versions of a column, and one of another row.
+  RowMutation m("s");
+  for (int i = 1; i <= 4; ++i) m.Set("v:c", i, "s" + std::to_string(i));
+  m.Set("v:d", 7, "d7");
+  ASSERT_OK(t->Apply({m}, nullptr));
+  // A version older than the two kept is itself beyond the limit.
+  ASSERT_OK(Set(t.get(), "r", "v:c", 0, "late"));
+  // The unlimited family keeps every version.
+  for (int i = 1; i <= 3; ++i) ASSERT_OK(Set(t.get(), "r", "u:c", i, "u"));
+  V expected{"r|u:c|3|u", "r|u:c|2|u", "r|u:c|1|u", "r|v:c|5|v5", "r|v:c|4|v4",
+             "s|v:c|4|s4", "s|v:c|3|s3", "s|v:d|7|d7"};
+  EXPECT_EQ(Render(ScanAll(t.get())), expected);
+  // Compaction (which first applies the write buffer) finds only what is kept:
+  // the rest was removed from the B-tree as it was written.
+  CompactStats st;
+  ASSERT_OK(t->Compact(&st));
+  EXPECT_EQ(st.cells_examined, expected.size());
+  EXPECT_EQ(st.cells_removed, 0u);
+  // Raising the limit brings nothing back.
+  Schema s;
+  ASSERT_OK(Schema::Parse("v u", &s));
+  ASSERT_OK(t->SetSchema(s));
+  EXPECT_EQ(Render(ScanAll(t.get())), expected);
+  // The trimmed state survives a reopen.
+  const std::string dir = t->dir();
+  ASSERT_OK(t->Close());
+  t.reset();
+  ASSERT_OK(Tablet::Open(dir, options_, &t));
+  EXPECT_EQ(Render(ScanAll(t.get())), expected);
+}
+
 TEST_F(TabletTest, CompactionAcrossChunkBoundariesKeepsExactlyMaxVersions) {
-  auto t = Make("v:versions=3");
+  // Written without a limit, which is lowered afterwards: compaction does the
+  // removing.
+  auto t = Make("v");
   std::vector<RowMutation> batch;
   RowMutation deep("deep");
   for (int i = 0; i < 2500; ++i) deep.Set("v:c", i, "x");
@@ -597,6 +635,12 @@ TEST_F(TabletTest, CompactionAcrossChunkBoundariesKeepsExactlyMaxVersions) {
     batch.push_back(RowMutation("r" + std::to_string(1000 + r)).Set("v:a", 1, "1").Set("v:a", 2, "2"));
   }
   ASSERT_OK(t->Apply(batch, nullptr));
+  CompactStats applied;  // applies the write buffer to the B-tree, removes nothing
+  ASSERT_OK(t->Compact(&applied));
+  EXPECT_EQ(applied.cells_removed, 0u);
+  Schema limited;
+  ASSERT_OK(Schema::Parse("v:versions=3", &limited));
+  ASSERT_OK(t->SetSchema(limited));
   std::vector<Cell> before = ScanAll(t.get());
   CompactStats st;
   ASSERT_OK(t->Compact(&st));

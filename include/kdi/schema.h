@@ -12,8 +12,10 @@
 //   max_age_seconds  a version whose timestamp is older than now - max_age is
 //                    expired (TTL); 0 = forever.
 //   compression      kNone or kZlib (values are stored deflated when that helps).
-// Versions beyond the limits are never returned by scans and are removed by the
-// tablet's background compaction.
+// Versions beyond the limits are never returned by scans. Versions beyond
+// max_versions are removed when a newer version of the same (row, column) is
+// written into the tablet's B-tree; expired versions (and versions beyond a
+// max_versions lowered later) are removed by compaction.
 //
 // Text form (what kdicli's --family takes and describe prints): families separated
 // by spaces, each  NAME[:versions=N][:ttl=SECONDS][:compress=zlib|none]

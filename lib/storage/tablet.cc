@@ -428,6 +428,34 @@ int DeletePrefix(DB* db, DB_TXN* txn, const std::string& prefix) {
   return rc == DB_NOTFOUND ? 0 : rc;
 }
 
+// Deletes the versions of the column of cell key `key` beyond its newest
+// max_versions (garbage collection at write time; the scan engine already hides
+// them). c is a cursor in the writing transaction; k is scratch.
+int TrimColumn(DBC* c, std::string_view key, uint32_t max_versions, DbtHolder* k) {
+  std::string_view prefix = key.substr(0, key.size() - 8);  // row and column
+  DBT* kd = k->get();
+  void* p = realloc(kd->data, prefix.size() + 8);
+  if (p == nullptr) return ENOMEM;
+  kd->data = p;
+  memcpy(p, prefix.data(), prefix.size());
+  kd->size = static_cast<u_int32_t>(prefix.size());
+  DBT v;
+  memset(&v, 0, sizeof(v));
+  v.flags = DB_DBT_PARTIAL;  // values are not needed
+  uint32_t seen = 0;
+  int rc = c->get(c, kd, &v, DB_SET_RANGE);
+  while (rc == 0) {
+    std::string_view found = k->view();
+    if (found.size() != prefix.size() + 8 || found.compare(0, prefix.size(), prefix) != 0) break;
+    if (++seen > max_versions) {
+      rc = c->del(c, 0);
+      if (rc != 0) return rc;
+    }
+    rc = c->get(c, kd, &v, DB_NEXT);
+  }
+  return rc == DB_NOTFOUND ? 0 : rc;
+}
+
 }  // namespace
 
 namespace {
@@ -440,10 +468,21 @@ Status CommitBatches(Tablet::Impl* impl, const std::vector<const PendingBatch*>&
   DB_TXN* txn = nullptr;
   int rc = impl->dbenv->txn_begin(impl->dbenv, nullptr, &txn, 0);
   if (rc != 0) return impl->BdbError(rc, "txn_begin");
+  DBC* trim = nullptr;  // opened by the first write that trims versions
   auto abort_with = [&](Status s) {
+    if (trim != nullptr) trim->close(trim);
     txn->abort(txn);
     return s;
   };
+  // Families with a version limit have older versions trimmed as they are
+  // written (bounded rows keep point reads short).
+  Schema schema;
+  {
+    std::lock_guard<std::mutex> l(impl->meta_mu);
+    schema = impl->meta.schema;
+  }
+  DbtHolder trim_key;
+  std::string row_scratch, column_scratch;
   std::string rev;
   for (const PendingBatch* b : batches) {
     for (const Op& op : b->ops) {
@@ -452,6 +491,16 @@ Status CommitBatches(Tablet::Impl* impl, const std::vector<const PendingBatch*>&
         case Mutation::Type::kSet: {
           DBT v = MakeDbt(op.value);
           rc = impl->cells->put(impl->cells, txn, &k, &v, 0);
+          std::string_view row, column;
+          int64_t ts;
+          if (rc != 0 || !DecodeCellKeyView(op.key, &row_scratch, &column_scratch, &row,
+                                            &column, &ts)) {
+            break;
+          }
+          const FamilyOptions* fam = schema.FindFamilyOfColumn(column);
+          if (fam == nullptr || fam->max_versions == 0) break;
+          if (trim == nullptr) rc = impl->cells->cursor(impl->cells, txn, &trim, 0);
+          if (rc == 0) rc = TrimColumn(trim, op.key, fam->max_versions, &trim_key);
           break;
         }
         case Mutation::Type::kErase:
@@ -474,6 +523,11 @@ Status CommitBatches(Tablet::Impl* impl, const std::vector<const PendingBatch*>&
       rc = impl->rows->put(impl->rows, txn, &k, &rv, 0);
       if (rc != 0) return abort_with(impl->BdbError(rc, "recording row revision"));
     }
+  }
+  if (trim != nullptr) {
+    rc = trim->close(trim);
+    trim = nullptr;
+    if (rc != 0) return abort_with(impl->BdbError(rc, "closing cursor"));
   }
   DBT lk = MakeDbt(kLastRevisionKey);
   DBT rv = MakeDbt(rev);
