@@ -8,8 +8,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <thread>
 #include <tuple>
 
@@ -455,6 +458,82 @@ TEST_F(TabletTest, GroupCommitConcurrentSyncs) {
   EXPECT_EQ(ScanAll(t.get()).size(), 100u);
 }
 
+TEST_F(TabletTest, SyncAsyncCallsBackAfterAFlushAndCloseServesEveryWaiter) {
+  auto t = Make();
+  // Nothing to flush: called at once, on the calling thread.
+  bool called = false;
+  std::thread::id ran_on;
+  t->SyncAsync([&](Status s) {
+    EXPECT_OK(s);
+    called = true;
+    ran_on = std::this_thread::get_id();
+  });
+  EXPECT_TRUE(called);
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
+
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0;
+  std::vector<Status> failures;
+  auto callback = [&](Status s) {
+    std::lock_guard<std::mutex> l(mu);
+    done++;
+    if (!s.ok()) failures.push_back(s);
+    cv.notify_all();
+  };
+  auto wait_for = [&](int n) {
+    std::unique_lock<std::mutex> l(mu);
+    return cv.wait_for(l, std::chrono::seconds(30), [&] { return done >= n; });
+  };
+  // Writers on four threads, each write followed by an async sync: every
+  // callback is called, OK, and flushes are shared.
+  const int before = env_.hits(FaultPoint::kSyncFlush);
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 4; ++k) {
+    threads.emplace_back([&, k] {
+      for (int i = 0; i < 25; ++i) {
+        ASSERT_OK(Set(t.get(), "r" + std::to_string(k) + "-" + std::to_string(i), "f:a", 1, "v"));
+        t->SyncAsync(callback);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_TRUE(wait_for(100));
+  EXPECT_TRUE(failures.empty());
+  const int flushes = env_.hits(FaultPoint::kSyncFlush) - before;
+  EXPECT_GT(flushes, 0);
+  EXPECT_LE(flushes, 100);
+
+  // A failed flush fails the waiters (the write may or may not be durable);
+  // the next sync works.
+  ASSERT_OK(Set(t.get(), "x", "f:a", 1, "v"));
+  env_.FailAt(FaultPoint::kSyncFlush, Status::IOError("fsync failed"));
+  t->SyncAsync(callback);
+  ASSERT_TRUE(wait_for(101));
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_TRUE(failures[0].IsIOError()) << failures[0].ToString();
+  ASSERT_OK(Set(t.get(), "y", "f:a", 1, "v"));
+  t->SyncAsync(callback);
+  ASSERT_TRUE(wait_for(102));
+  EXPECT_EQ(failures.size(), 1u);
+
+  // Close calls every callback still waiting before it returns.
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_OK(Set(t.get(), "z" + std::to_string(i), "f:a", 1, "v"));
+    t->SyncAsync(callback);
+  }
+  ASSERT_OK(t->Close());
+  {
+    std::lock_guard<std::mutex> l(mu);
+    EXPECT_EQ(done, 152);
+    EXPECT_EQ(failures.size(), 1u);
+  }
+  // A closed tablet answers at once.
+  Status after;
+  t->SyncAsync([&](Status s) { after = s; });
+  EXPECT_TRUE(after.IsServiceUnavailable()) << after.ToString();
+}
+
 TEST_F(TabletTest, CorruptedPageIsReportedAsCorruption) {
   {
     auto t = Make();
@@ -620,6 +699,26 @@ TEST_F(TabletTest, WritesTrimVersionsBeyondTheFamilyLimit) {
   ASSERT_OK(t->Close());
   t.reset();
   ASSERT_OK(Tablet::Open(dir, options_, &t));
+  EXPECT_EQ(Render(ScanAll(t.get())), expected);
+}
+
+TEST_F(TabletTest, ADrainKeepsTheOrderOfWritesAndErasuresOfAChunk) {
+  // Batches applied to the B-tree together (one drain) give what applying
+  // them one by one gives: whole-row and whole-column erasures between sets.
+  auto t = Make("v:versions=1 u");
+  ASSERT_OK(t->Apply({RowMutation("r").Set("u:b", 1, "old").Set("u:a", 1, "old")}, nullptr));
+  ASSERT_OK(t->Apply({RowMutation("r").EraseRow()}, nullptr));
+  ASSERT_OK(t->Apply({RowMutation("r").Set("u:a", 2, "new")}, nullptr));
+  ASSERT_OK(t->Apply({RowMutation("s").Set("u:x", 1, "x1").Set("u:y", 1, "y1")}, nullptr));
+  ASSERT_OK(t->Apply({RowMutation("s").EraseColumn("u:x").Set("u:y", 2, "y2")}, nullptr));
+  ASSERT_OK(t->Apply({RowMutation("s").Set("u:x", 3, "x3")}, nullptr));
+  // Sets and exact erasures of one key keep their order too.
+  ASSERT_OK(t->Apply({RowMutation("t").Set("v:c", 5, "five")}, nullptr));
+  ASSERT_OK(t->Apply({RowMutation("t").Erase("v:c", 5)}, nullptr));
+  ASSERT_OK(t->Apply({RowMutation("t").Set("v:c", 5, "again")}, nullptr));
+  V expected{"r|u:a|2|new", "s|u:x|3|x3", "s|u:y|2|y2", "s|u:y|1|y1", "t|v:c|5|again"};
+  CompactStats st;
+  ASSERT_OK(t->Compact(&st));  // applies the buffer (in one chunk) first
   EXPECT_EQ(Render(ScanAll(t.get())), expected);
 }
 

@@ -57,7 +57,9 @@ TEST(WriteLogTest, RecordsComeBackInOrderAcrossSegments) {
   std::unique_ptr<WriteLog> log;
   ASSERT_OK(WriteLog::Open(dir.path(), &log));
   ASSERT_OK(log->Append("one"));
-  ASSERT_OK(log->Append(""));
+  // An empty record would read as space written ahead: refused.
+  EXPECT_TRUE(log->Append("").IsInvalidArgument());
+  ASSERT_OK(log->Append("two"));
   ASSERT_OK(log->Roll());
   ASSERT_OK(log->Append(std::string(100000, 'x')));
   ASSERT_OK(log->Sync());
@@ -67,7 +69,7 @@ TEST(WriteLogTest, RecordsComeBackInOrderAcrossSegments) {
   auto recs = ReplayAll(dir.path(), &dropped);
   ASSERT_EQ(recs.size(), 3u);
   EXPECT_EQ(recs[0], "one");
-  EXPECT_EQ(recs[1], "");
+  EXPECT_EQ(recs[1], "two");
   EXPECT_EQ(recs[2], std::string(100000, 'x'));
   EXPECT_EQ(dropped, 0u);
   // A new opener starts after the existing segments and can remove them.
@@ -123,6 +125,60 @@ TEST(WriteLogTest, ATornTailOfTheNewestSegmentIsCutAndAppendsFollowCleanly) {
   recs = ReplayAll(dir.path(), &dropped);
   ASSERT_EQ(recs.size(), 2u);
   EXPECT_EQ(recs[1], "after");
+}
+
+TEST(WriteLogTest, ASyncedLogWritesSpaceAheadThatReplayAndRollCut) {
+  TempDir dir;
+  std::unique_ptr<WriteLog> log;
+  ASSERT_OK(WriteLog::Open(dir.path(), &log));
+  const std::string seg1 = dir.Join(WriteLog::SegmentName(1));
+  ASSERT_OK(log->Append("unsynced"));
+  EXPECT_EQ(FileSize(seg1), 16);  // no space ahead before the first Sync
+  ASSERT_OK(log->Sync());
+  ASSERT_OK(log->Append("synced"));
+  const off_t records = 16 + 14;
+  EXPECT_EQ(log->current_bytes(), static_cast<uint64_t>(records));
+  // 1 MiB of zeros from the end of the records when the space ran out.
+  EXPECT_EQ(FileSize(seg1), 16 + (1 << 20));
+  // A record larger than the space ahead gets enough.
+  ASSERT_OK(log->Append(std::string(3 << 20, 'y')));
+  EXPECT_GE(FileSize(seg1), static_cast<off_t>(log->current_bytes()));
+  const uint64_t seg1_bytes = log->current_bytes();
+  // Roll cuts the segment back to its records: an older segment has nothing
+  // after them.
+  ASSERT_OK(log->Roll());
+  EXPECT_EQ(FileSize(seg1), static_cast<off_t>(seg1_bytes));
+  const std::string seg2 = dir.Join(WriteLog::SegmentName(2));
+  ASSERT_OK(log->Append("newest"));
+  ASSERT_OK(log->Sync());
+  EXPECT_GT(FileSize(seg2), 8 + 6);
+  log.reset();  // as a crash leaves it: zeros after the newest record
+  uint64_t dropped = 99;
+  auto recs = ReplayAll(dir.path(), &dropped);
+  ASSERT_EQ(recs.size(), 4u);
+  EXPECT_EQ(recs[1], "synced");
+  EXPECT_EQ(recs[3], "newest");
+  EXPECT_EQ(dropped, 0u);  // zeros are not a torn write
+  EXPECT_EQ(FileSize(seg2), 8 + 6);
+  // A torn record inside the space ahead is still a torn write.
+  ASSERT_OK(WriteLog::Open(dir.path(), &log));
+  ASSERT_OK(log->Sync());
+  ASSERT_OK(log->Append("x"));
+  log.reset();
+  const std::string seg3 = dir.Join(WriteLog::SegmentName(3));
+  int fd = open(seg3.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  std::string torn;
+  PutFixed32(&torn, 1000);
+  PutFixed32(&torn, 7);
+  torn += "part";
+  ASSERT_EQ(pwrite(fd, torn.data(), torn.size(), 9), static_cast<ssize_t>(torn.size()));
+  close(fd);
+  recs = ReplayAll(dir.path(), &dropped);
+  ASSERT_EQ(recs.size(), 5u);
+  EXPECT_EQ(recs[4], "x");
+  EXPECT_EQ(dropped, static_cast<uint64_t>((1 << 20) - 9));
+  EXPECT_EQ(FileSize(seg3), 9);
 }
 
 TEST(WriteLogTest, DamageInASyncedSegmentIsCorruptionNotSilentLoss) {

@@ -122,28 +122,14 @@ void TableService::HandleApplyRequest(const client::ApplyRequest& req, rpc::Resp
   ApplyAndReply(req, use, r, nullptr);
 }
 
-void TableService::SyncAndReply(const client::TabletRef& ref, const TabletUse* use,
+void TableService::SyncAndReply(const client::TabletRef& ref, const TabletUse& use,
                                 std::string reply, const rpc::ResponderPtr& r) {
-  auto sync = [this, ref, r](const TabletUse& u, std::string out) {
-    Status s = u.tablet()->Sync();
+  use.tablet()->SyncAsync([ref, r, out = std::move(reply)](Status s) {
     if (!s.ok()) {
       return r->Reply(s.CloneAndPrepend("the batch was applied to " + ref.ToString() +
                                         " but syncing it failed (it may or may not be durable)"));
     }
-    r->Reply(Status::OK(), std::move(out));
-  };
-  if (use != nullptr) return sync(*use, std::move(reply));
-  // From the I/O thread: fdatasync must not block it.
-  server_->RunInWorker([this, ref, r, sync, out = std::move(reply)]() mutable {
-    TabletUse u;
-    // As HandleSync: a tablet frozen by a split since the write is still synced.
-    Status s = registry_->Acquire(ref, false, &u);
-    if (!s.ok()) {
-      return r->Reply(s.CloneAndPrepend("the batch was applied to " + ref.ToString() +
-                                        " but could not be synced (it may or may not be "
-                                        "durable)"));
-    }
-    sync(u, std::move(out));
+    r->Reply(Status::OK(), out);
   });
 }
 
@@ -173,7 +159,7 @@ bool TableService::ApplyAndReply(const client::ApplyRequest& req, const TabletUs
   std::string out;
   client::EncodeApplyReply(reply, &out);
   if (req.sync) {
-    SyncAndReply(req.tablet, busy == nullptr ? &use : nullptr, std::move(out), r);
+    SyncAndReply(req.tablet, use, std::move(out), r);
     return true;
   }
   r->Reply(Status::OK(), std::move(out));
@@ -270,8 +256,8 @@ void TableService::HandleSync(std::string body, rpc::ResponderPtr r) {
   // A frozen (split) parent took no write since the split; syncing it is fine.
   s = registry_->Acquire(req.tablet, false, &use);
   if (!s.ok()) return r->Reply(s);
-  s = use.tablet()->Sync();
-  r->Reply(s.CloneAndPrepend("syncing " + req.tablet.ToString()));
+  const std::string what = "syncing " + req.tablet.ToString();
+  use.tablet()->SyncAsync([r, what](Status st) { r->Reply(st.CloneAndPrepend(what)); });
 }
 
 void TableService::HandleScanPage(std::string body, rpc::ResponderPtr r) {

@@ -62,11 +62,11 @@ class TableService {
   // Worker handler and inline path of Apply and ApplyWithFlags.
   void HandleApplyRequest(const client::ApplyRequest& req, rpc::ResponderPtr r);
   bool TryApplyRequestInline(const client::ApplyRequest& req, const rpc::ResponderPtr& r);
-  // After a sync Apply was applied: Tablet::Sync, then the reply. On a worker
-  // with the tablet held (use non-null), or from the I/O thread, which hands
-  // it to a worker that acquires the tablet again (use null).
-  void SyncAndReply(const client::TabletRef& ref, const TabletUse* use, std::string reply,
-                    const rpc::ResponderPtr& r);
+  // After a sync Apply was applied: the reply once the tablet's log flush
+  // covers it (Tablet::SyncAsync: sent from the tablet's syncer thread, so
+  // neither an I/O thread nor a worker waits for the disk).
+  static void SyncAndReply(const client::TabletRef& ref, const TabletUse& use,
+                           std::string reply, const rpc::ResponderPtr& r);
   void HandleConditionalApply(std::string body, rpc::ResponderPtr r);
   // The I/O-thread fast paths of Apply and ConditionalApply for small
   // requests (body <= kInlineMaxWriteBytes): the write is done inline when

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <cstring>
 
 #include "lib/storage/cell_key.h"
@@ -164,14 +165,14 @@ Status OpenEnvironment(Tablet::Impl* impl, bool create) {
 // write-ahead log left by the previous opener (batches the B-tree does not have
 // yet), applies them, and starts a new segment.
 Status OpenWritePath(Tablet::Impl* impl) {
-  impl->applied_revision = impl->last_revision;
+  impl->applied_revision.store(impl->last_revision);
   uint64_t dropped = 0;
   Status s = WriteLog::Replay(
       impl->dir,
       [impl](std::string_view payload) -> Status {
         PendingBatch b;
         RETURN_NOT_OK(PendingBatch::DecodeFrom(payload, &b));
-        if (b.revision <= impl->applied_revision) return Status::OK();  // applied before
+        if (b.revision <= impl->applied_revision.load()) return Status::OK();  // applied before
         if (b.revision <= impl->last_revision) {
           return Status::Corruption("write-ahead log: revision " + std::to_string(b.revision) +
                                     " after " + std::to_string(impl->last_revision));
@@ -185,9 +186,9 @@ Status OpenWritePath(Tablet::Impl* impl) {
   const size_t replayed = impl->buffer.batches();
   RETURN_NOT_OK(WriteLog::Open(impl->dir, &impl->wal));
   impl->old_segments_revision = impl->last_revision;
-  std::lock_guard<std::mutex> w(impl->write_mu);
+  std::unique_lock<std::mutex> w(impl->write_mu);
   RETURN_NOT_OK(impl->DrainUpTo(UINT64_MAX));
-  RETURN_NOT_OK(impl->RetireLog());
+  RETURN_NOT_OK(impl->RetireLog(&w));
   if (replayed > 0) {
     KDI_LOG(INFO, "storage") << "tablet " << impl->dir << ": applied " << replayed
                              << " batches from the write-ahead log";
@@ -295,6 +296,8 @@ Status Tablet::Close() {
   std::unique_lock<std::shared_mutex> life(impl->life_mu);
   if (impl->closed) return Status::OK();
   impl->closed = true;
+  // Serves the waiting SyncAsync callers (no new one comes: closed is set).
+  impl->StopSyncer();
   if (impl->dbenv == nullptr) {  // Open/Create failed before the environment existed
     impl->lock.reset();
     return Status::OK();
@@ -428,30 +431,40 @@ int DeletePrefix(DB* db, DB_TXN* txn, const std::string& prefix) {
   return rc == DB_NOTFOUND ? 0 : rc;
 }
 
-// Deletes the versions of the column of cell key `key` beyond its newest
-// max_versions (garbage collection at write time; the scan engine already hides
-// them). c is a cursor in the writing transaction; k is scratch.
-int TrimColumn(DBC* c, std::string_view key, uint32_t max_versions, DbtHolder* k) {
-  std::string_view prefix = key.substr(0, key.size() - 8);  // row and column
-  DBT* kd = k->get();
-  void* p = realloc(kd->data, prefix.size() + 8);
-  if (p == nullptr) return ENOMEM;
-  kd->data = p;
-  memcpy(p, prefix.data(), prefix.size());
-  kd->size = static_cast<u_int32_t>(prefix.size());
+// Writes one cell through cursor c and, when max_versions > 0, deletes the
+// versions of its column beyond the newest max_versions (garbage collection at
+// write time; the scan engine already hides them). Works from the cursor's
+// position after the put (no second B-tree search): back to the column's
+// newest version (usually the cell just written, one step), then forward
+// through the versions. k is scratch.
+int PutAndTrim(DBC* c, const BatchOp& op, uint32_t max_versions, DbtHolder* k) {
+  DBT key = MakeDbt(op.key);
+  DBT val = MakeDbt(op.value);
+  int rc = c->put(c, &key, &val, DB_KEYFIRST);
+  if (rc != 0 || max_versions == 0) return rc;
+  const std::string_view prefix = std::string_view(op.key).substr(0, op.key.size() - 8);
+  auto in_column = [&] {
+    std::string_view found = k->view();
+    return found.size() == prefix.size() + 8 && found.compare(0, prefix.size(), prefix) == 0;
+  };
   DBT v;
   memset(&v, 0, sizeof(v));
   v.flags = DB_DBT_PARTIAL;  // values are not needed
+  do {
+    rc = c->get(c, k->get(), &v, DB_PREV);
+  } while (rc == 0 && in_column());
+  if (rc == DB_NOTFOUND) {
+    rc = c->get(c, k->get(), &v, DB_FIRST);  // the column begins the tablet
+  } else if (rc == 0) {
+    rc = c->get(c, k->get(), &v, DB_NEXT);
+  }
   uint32_t seen = 0;
-  int rc = c->get(c, kd, &v, DB_SET_RANGE);
-  while (rc == 0) {
-    std::string_view found = k->view();
-    if (found.size() != prefix.size() + 8 || found.compare(0, prefix.size(), prefix) != 0) break;
+  while (rc == 0 && in_column()) {
     if (++seen > max_versions) {
       rc = c->del(c, 0);
       if (rc != 0) return rc;
     }
-    rc = c->get(c, kd, &v, DB_NEXT);
+    rc = c->get(c, k->get(), &v, DB_NEXT);
   }
   return rc == DB_NOTFOUND ? 0 : rc;
 }
@@ -465,15 +478,29 @@ namespace {
 // in the write-ahead log, which is kept until this log is flushed (RetireLog).
 // Caller holds write_mu and rw_mu exclusively.
 Status CommitBatches(Tablet::Impl* impl, const std::vector<const PendingBatch*>& batches) {
-  DB_TXN* txn = nullptr;
-  int rc = impl->dbenv->txn_begin(impl->dbenv, nullptr, &txn, 0);
-  if (rc != 0) return impl->BdbError(rc, "txn_begin");
-  DBC* trim = nullptr;  // opened by the first write that trims versions
-  auto abort_with = [&](Status s) {
-    if (trim != nullptr) trim->close(trim);
-    txn->abort(txn);
-    return s;
-  };
+  // The chunk's cell writes in key order (stable: writes of one key keep
+  // their order), so that consecutive puts land on the same B-tree page and a
+  // DB_CURSOR_BULK cursor skips the search from the root. Not when a batch
+  // erases a whole column or row: such an erasure must stay between the
+  // writes before and after it.
+  std::vector<const Op*> ops;
+  bool prefix_erasure = false;
+  for (const PendingBatch* b : batches) {
+    for (const Op& op : b->ops) {
+      ops.push_back(&op);
+      prefix_erasure |= op.type == Mutation::Type::kEraseColumn ||
+                        op.type == Mutation::Type::kEraseRow;
+    }
+  }
+  if (!prefix_erasure) {
+    std::stable_sort(ops.begin(), ops.end(),
+                     [](const Op* a, const Op* b) { return a->key < b->key; });
+  }
+  // The newest revision of each row the chunk touches.
+  std::map<std::string_view, uint64_t> row_revisions;
+  for (const PendingBatch* b : batches) {
+    for (const std::string& row : b->rows) row_revisions[row] = b->revision;
+  }
   // Families with a version limit have older versions trimmed as they are
   // written (bounded rows keep point reads short).
   Schema schema;
@@ -481,54 +508,73 @@ Status CommitBatches(Tablet::Impl* impl, const std::vector<const PendingBatch*>&
     std::lock_guard<std::mutex> l(impl->meta_mu);
     schema = impl->meta.schema;
   }
-  DbtHolder trim_key;
+
+  DB_TXN* txn = nullptr;
+  int rc = impl->dbenv->txn_begin(impl->dbenv, nullptr, &txn, 0);
+  if (rc != 0) return impl->BdbError(rc, "txn_begin");
+  DBC* c = nullptr;
+  auto abort_with = [&](Status s) {
+    if (c != nullptr) c->close(c);
+    txn->abort(txn);
+    return s;
+  };
+  rc = impl->cells->cursor(impl->cells, txn, &c, DB_CURSOR_BULK);
+  if (rc != 0) {
+    c = nullptr;
+    return abort_with(impl->BdbError(rc, "opening cursor"));
+  }
+  DbtHolder scratch;
   std::string row_scratch, column_scratch;
-  std::string rev;
-  for (const PendingBatch* b : batches) {
-    for (const Op& op : b->ops) {
-      DBT k = MakeDbt(op.key);
-      switch (op.type) {
-        case Mutation::Type::kSet: {
-          DBT v = MakeDbt(op.value);
-          rc = impl->cells->put(impl->cells, txn, &k, &v, 0);
-          std::string_view row, column;
-          int64_t ts;
-          if (rc != 0 || !DecodeCellKeyView(op.key, &row_scratch, &column_scratch, &row,
-                                            &column, &ts)) {
-            break;
-          }
+  for (const Op* op : ops) {
+    switch (op->type) {
+      case Mutation::Type::kSet: {
+        std::string_view row, column;
+        int64_t ts;
+        uint32_t max_versions = 0;
+        if (DecodeCellKeyView(op->key, &row_scratch, &column_scratch, &row, &column, &ts)) {
           const FamilyOptions* fam = schema.FindFamilyOfColumn(column);
-          if (fam == nullptr || fam->max_versions == 0) break;
-          if (trim == nullptr) rc = impl->cells->cursor(impl->cells, txn, &trim, 0);
-          if (rc == 0) rc = TrimColumn(trim, op.key, fam->max_versions, &trim_key);
-          break;
+          if (fam != nullptr) max_versions = fam->max_versions;
         }
-        case Mutation::Type::kErase:
-          rc = impl->cells->del(impl->cells, txn, &k, 0);
-          if (rc == DB_NOTFOUND) rc = 0;
-          break;
-        case Mutation::Type::kEraseColumn:
-        case Mutation::Type::kEraseRow:
-          rc = DeletePrefix(impl->cells, txn, op.key);
-          break;
+        rc = PutAndTrim(c, *op, max_versions, &scratch);
+        break;
       }
-      if (rc != 0) return abort_with(impl->BdbError(rc, "applying mutation"));
+      case Mutation::Type::kErase: {
+        DBT k = MakeDbt(op->key);
+        rc = impl->cells->del(impl->cells, txn, &k, 0);
+        if (rc == DB_NOTFOUND) rc = 0;
+        break;
+      }
+      case Mutation::Type::kEraseColumn:
+      case Mutation::Type::kEraseRow:
+        rc = DeletePrefix(impl->cells, txn, op->key);
+        break;
     }
+    if (rc != 0) return abort_with(impl->BdbError(rc, "applying mutation"));
+  }
+  rc = c->close(c);
+  c = nullptr;
+  if (rc != 0) return abort_with(impl->BdbError(rc, "closing cursor"));
+
+  rc = impl->rows->cursor(impl->rows, txn, &c, DB_CURSOR_BULK);
+  if (rc != 0) {
+    c = nullptr;
+    return abort_with(impl->BdbError(rc, "opening cursor"));
+  }
+  std::string key, rev;
+  for (const auto& [row, revision] : row_revisions) {
+    key = RowRevKey(row);
     rev.clear();
-    PutFixed64(&rev, b->revision);
+    PutFixed64(&rev, revision);
+    DBT k = MakeDbt(key);
     DBT rv = MakeDbt(rev);
-    for (const std::string& row : b->rows) {
-      std::string key = RowRevKey(row);
-      DBT k = MakeDbt(key);
-      rc = impl->rows->put(impl->rows, txn, &k, &rv, 0);
-      if (rc != 0) return abort_with(impl->BdbError(rc, "recording row revision"));
-    }
+    rc = c->put(c, &k, &rv, DB_KEYFIRST);
+    if (rc != 0) return abort_with(impl->BdbError(rc, "recording row revision"));
   }
-  if (trim != nullptr) {
-    rc = trim->close(trim);
-    trim = nullptr;
-    if (rc != 0) return abort_with(impl->BdbError(rc, "closing cursor"));
-  }
+  rc = c->close(c);
+  c = nullptr;
+  if (rc != 0) return abort_with(impl->BdbError(rc, "closing cursor"));
+  rev.clear();
+  PutFixed64(&rev, batches.back()->revision);
   DBT lk = MakeDbt(kLastRevisionKey);
   DBT rv = MakeDbt(rev);
   rc = impl->rows->put(impl->rows, txn, &lk, &rv, 0);
@@ -548,6 +594,15 @@ int64_t SteadyMs() {
 
 Status Tablet::Impl::DrainStep(uint64_t up_to, bool try_only, bool* busy) {
   if (busy != nullptr) *busy = false;
+  // apply_mu first: the front of the buffer cannot change under it (only a
+  // drain pops), so the chunk's pointers stay valid.
+  std::unique_lock<std::mutex> a(apply_mu, std::defer_lock);
+  if (!try_only) {
+    a.lock();
+  } else if (!a.try_lock()) {
+    *busy = true;
+    return Status::OK();
+  }
   std::vector<const PendingBatch*> chunk = buffer.Front(kDrainChunkBatches);
   size_t bytes = 0, n = 0;
   while (n < chunk.size() && chunk[n]->revision <= up_to && (n == 0 || bytes < kDrainChunkBytes)) {
@@ -557,29 +612,26 @@ Status Tablet::Impl::DrainStep(uint64_t up_to, bool try_only, bool* busy) {
   if (n == 0) return Status::OK();
   chunk.resize(n);
   RETURN_NOT_OK(Poisoned());
-  {
-    std::unique_lock<std::shared_mutex> x(rw_mu, std::defer_lock);
-    if (!try_only) {
-      x.lock();
-    } else if (!x.try_lock()) {
-      *busy = true;
-      return Status::OK();
-    }
-    Status s = CommitBatches(this, chunk);
-    if (!s.ok()) {
-      // The batches stay queued and in the write-ahead log; reopening applies
-      // them again from there.
-      Poison(s.CloneAndPrepend("applying acknowledged writes to the B-tree"));
-      return s;
-    }
-    applied_revision = chunk.back()->revision;
-    // Popped only after the commit: a reader that saw the rows pending drains
-    // (and so waits for write_mu) instead of reading the B-tree without them.
-    buffer.PopFront(n);
+  std::unique_lock<std::shared_mutex> x(rw_mu, std::defer_lock);
+  if (!try_only) {
+    x.lock();
+  } else if (!x.try_lock()) {
+    *busy = true;
+    return Status::OK();
   }
-  // Retiring segments flushes the B-tree's log and creates and removes files:
-  // not on a thread that must not block (the drainer does it later).
-  return try_only ? Status::OK() : RetireLog();
+  Status s = CommitBatches(this, chunk);
+  if (!s.ok()) {
+    // The batches stay queued and in the write-ahead log; reopening applies
+    // them again from there.
+    Poison(s.CloneAndPrepend("applying acknowledged writes to the B-tree"));
+    return s;
+  }
+  applied_revision.store(chunk.back()->revision, std::memory_order_release);
+  // Popped only after the commit: a reader that saw the rows pending drains
+  // (and so waits for apply_mu) instead of reading the B-tree without them.
+  buffer.PopFront(n);
+  // Retiring write-ahead log segments is the drainer's (RetireLog).
+  return Status::OK();
 }
 
 Status Tablet::Impl::DrainUpTo(uint64_t up_to, bool try_only, bool* busy) {
@@ -636,10 +688,10 @@ void Tablet::Impl::DrainerLoop() {
         Status s;
         if (!closed && Poisoned().ok()) {
           {
-            std::lock_guard<std::mutex> w(write_mu);
-            s = RetireLog();
+            std::unique_lock<std::mutex> w(write_mu);
+            s = RetireLog(&w);
           }
-          if (s.ok()) s = MaybeCheckpoint();
+          if (s.ok()) RequestCheckpoint();
         }
         if (!s.ok()) KDI_LOG(WARN, "storage") << "tablet " << dir << ": " << s.ToString();
       }
@@ -652,11 +704,14 @@ void Tablet::Impl::DrainerLoop() {
     {
       std::shared_lock<std::shared_mutex> life(life_mu);
       if (!closed && Poisoned().ok()) {
-        std::unique_lock<std::mutex> w(write_mu);
+        // Without write_mu: writers append while the drainer applies.
         const size_t keep = idle ? 0 : options.write_buffer_bytes / 4;
-        Status s = DrainYielding(&w, last_revision, keep);
-        w.unlock();
-        if (s.ok()) s = MaybeCheckpoint();
+        Status s = DrainDownTo(keep);
+        if (s.ok()) {
+          std::unique_lock<std::mutex> w(write_mu);
+          s = RetireLog(&w);
+        }
+        if (s.ok()) RequestCheckpoint();
         if (!s.ok()) KDI_LOG(WARN, "storage") << "tablet " << dir << ": " << s.ToString();
       }
     }
@@ -672,61 +727,88 @@ void Tablet::Impl::StopDrainer() {
     drain_cv.notify_all();
   }
   if (drainer.joinable()) drainer.join();
+  // Only the drainer starts checkpointers: none starts after this.
+  if (checkpointer.joinable()) checkpointer.join();
 }
 
-Status Tablet::Impl::DrainYielding(std::unique_lock<std::mutex>* w, uint64_t up_to,
-                                   size_t keep_bytes) {
-  while (buffer.bytes() > keep_bytes && !buffer.empty() && buffer.first_revision() <= up_to) {
-    RETURN_NOT_OK(DrainStep(up_to, false, nullptr));
-    w->unlock();
-    w->lock();
-  }
-  return Status::OK();
-}
-
-Status Tablet::Impl::RetireLog() {
-  const bool old_done = wal->segment_count() > 1 && applied_revision >= old_segments_revision;
-  const bool current_done =
-      buffer.empty() && wal->current_bytes() >= options.write_log_segment_bytes;
-  if (old_done || current_done) {
-    // The B-tree's commits of those batches must be durable before the
-    // write-ahead log records go.
-    int rc = dbenv->log_flush(dbenv, nullptr);
-    if (rc != 0) {
-      Status s = BdbError(rc, "flushing the B-tree's log");
-      Poison(s);
-      return s;
-    }
-    if (current_done) {
-      Status s = wal->Roll();
-      if (!s.ok()) {
-        Poison(s);
-        return s;
-      }
-      old_segments_revision = last_revision;
-    }
-    RETURN_NOT_OK(wal->RemoveOldSegments());
-  }
-  return Status::OK();
-}
-
-Status Tablet::Impl::MaybeCheckpoint() {
-  // Bound the B-tree's recovery time and log space: a checkpoint once two of
-  // its log files accumulated. Asking Berkeley DB (txn_checkpoint with a size)
-  // reads the log, so ask at most every 32 calls or once a second. Runs
-  // without write_mu: a checkpoint writes every dirty page, which took
-  // hundreds of milliseconds, and writers must not wait for it.
+void Tablet::Impl::RequestCheckpoint() {
+  // Asked at most every 32 requests or once a second (txn_checkpoint with a
+  // size reads the log to decide).
   const int64_t now_ms = SteadyMs();
   {
     std::lock_guard<std::mutex> l(drain_mu);
-    if (++drains_since_ckp_check < 32 && now_ms - last_ckp_check_ms < 1000) {
-      return Status::OK();
-    }
+    if (++drains_since_ckp_check < 32 && now_ms - last_ckp_check_ms < 1000) return;
+    if (checkpointing) return;
     drains_since_ckp_check = 0;
     last_ckp_check_ms = now_ms;
+    checkpointing = true;
   }
+  // Called by the drainer only, so no other thread touches `checkpointer`.
+  if (checkpointer.joinable()) checkpointer.join();  // it has ended (checkpointing was false)
+  checkpointer = std::thread([this] {
+    {
+      std::shared_lock<std::shared_mutex> life(life_mu);
+      Status s;
+      if (!closed && Poisoned().ok()) s = MaybeCheckpoint();
+      if (!s.ok()) KDI_LOG(WARN, "storage") << "tablet " << dir << ": " << s.ToString();
+    }
+    std::lock_guard<std::mutex> l(drain_mu);
+    checkpointing = false;
+  });
+}
+
+Status Tablet::Impl::DrainDownTo(size_t keep_bytes) {
+  while (buffer.bytes() > keep_bytes && !buffer.empty()) {
+    RETURN_NOT_OK(DrainStep(UINT64_MAX, false, nullptr));
+  }
+  return Status::OK();
+}
+
+Status Tablet::Impl::RetireLog(std::unique_lock<std::mutex>* w) {
+  const bool old_done = wal->segment_count() > 1 &&
+                        applied_revision.load(std::memory_order_acquire) >= old_segments_revision;
+  const bool current_done =
+      buffer.empty() && wal->current_bytes() >= options.write_log_segment_bytes;
+  if (!old_done && !current_done) return Status::OK();
+  // The B-tree's commits of those batches must be durable before the
+  // write-ahead log records go. The flush writes and syncs what the drains
+  // logged (megabytes, hundreds of milliseconds on a busy disk): writers go
+  // on meanwhile.
+  const uint64_t decided_at_segment = wal->current_sequence();
+  const uint64_t decided_at_revision = last_revision;
+  w->unlock();
+  int rc = dbenv->log_flush(dbenv, nullptr);
+  w->lock();
+  if (rc != 0) {
+    Status s = BdbError(rc, "flushing the B-tree's log");
+    Poison(s);
+    return s;
+  }
+  // Segments older than the one current at the decision held only applied
+  // batches (old_done), now durable in the B-tree. The current segment is
+  // rolled only if nothing was appended since (every record of it was
+  // applied before the flush).
+  if (current_done && last_revision == decided_at_revision &&
+      wal->current_sequence() == decided_at_segment) {
+    Status s = wal->Roll();
+    if (!s.ok()) {
+      Poison(s);
+      return s;
+    }
+    old_segments_revision = last_revision;
+    return wal->RemoveOldSegments(decided_at_segment + 1);
+  }
+  return old_done ? wal->RemoveOldSegments(decided_at_segment) : Status::OK();
+}
+
+Status Tablet::Impl::MaybeCheckpoint() {
+  // Bound the B-tree's recovery time and log space: a checkpoint once
+  // options.checkpoint_log_bytes of log accumulated. Runs on the checkpointer
+  // thread, without write_mu: a checkpoint writes every dirty page, which
+  // took hundreds of milliseconds while the disk was busy with log syncs, and
+  // neither writers nor the drainer must wait for it.
   int rc = dbenv->txn_checkpoint(
-      dbenv, std::max<u_int32_t>(options.log_file_bytes / 1024 * 2, 64), 0, 0);
+      dbenv, std::max<u_int32_t>(options.checkpoint_log_bytes / 1024, 64), 0, 0);
   if (rc != 0) return BdbError(rc, "checkpoint");
   return Status::OK();
 }
@@ -734,15 +816,7 @@ Status Tablet::Impl::MaybeCheckpoint() {
 Status Tablet::Impl::DrainForRead(const StringIntervalSet& rows, bool try_only, bool* busy) {
   if (busy != nullptr) *busy = false;
   if (buffer.empty() || !buffer.TouchesAny(rows)) return Status::OK();
-  const uint64_t up_to = buffer.last_revision();
-  std::unique_lock<std::mutex> w(write_mu, std::defer_lock);
-  if (!try_only) {
-    w.lock();
-  } else if (!w.try_lock()) {
-    *busy = true;
-    return Status::OK();
-  }
-  return DrainUpTo(up_to, try_only, busy);
+  return DrainUpTo(buffer.last_revision(), try_only, busy);
 }
 
 Status Tablet::Apply(const std::vector<RowMutation>& batch, uint64_t* revision) {
@@ -791,12 +865,14 @@ Status Tablet::ApplyInternal(const std::vector<Condition>* conditions,
       std::lock_guard<std::mutex> l(impl->sync_mu);
       impl->applying++;
     }
-    ~Applying() {
+    void Finish() {
       if (impl == nullptr) return;
       std::lock_guard<std::mutex> l(impl->sync_mu);
       impl->applying--;
       if (impl->gathering) impl->gather_cv.notify_all();
+      impl = nullptr;
     }
+    ~Applying() { Finish(); }
   } applying;
   std::unique_lock<std::mutex> w(impl->write_mu, std::defer_lock);
   if (!try_only) {
@@ -892,7 +968,12 @@ Status Tablet::ApplyInternal(const std::vector<Condition>* conditions,
   // writers in between transactions. This write is acknowledged whatever
   // happens here (it is in the log); a failure poisons the tablet.
   if (!try_only && impl->buffer.bytes() > impl->options.write_buffer_bytes) {
-    Status d = impl->DrainYielding(&w, rev, impl->options.write_buffer_bytes / 2);
+    // Only a little below the limit: the drainer does the bulk; this is
+    // backpressure, spread over the writers that find the buffer full. Other
+    // writers go on meanwhile (and a Sync need not wait for this one).
+    w.unlock();
+    applying.Finish();
+    Status d = impl->DrainDownTo(impl->options.write_buffer_bytes / 16 * 15);
     if (!d.ok()) KDI_LOG(WARN, "storage") << "tablet " << dir_ << ": " << d.ToString();
   }
   return Status::OK();
@@ -932,51 +1013,143 @@ Status Tablet::Sync() {
     if (!impl->flushing) break;
     impl->sync_cv.wait(l);
   }
-  // This thread flushes for everyone waiting: everything committed up to now,
-  // and first waits (at most kGatherMs) for the writers already inside Apply,
-  // so that one flush covers their commits too. Without it, synced
-  // single-row writes of 16 threads averaged ~1.4 commits per log flush: each
-  // flush started as soon as the previous one ended, with the one or two
-  // commits that had landed meanwhile.
-  constexpr auto kGatherMs = std::chrono::milliseconds(2);
-  impl->flushing = true;
-  if (impl->applying > 0) {
-    const uint64_t want = impl->commits + impl->applying;
-    impl->gathering = true;
-    impl->gather_cv.wait_for(l, kGatherMs, [&] {
-      return impl->commits >= want || impl->applying == 0 || !impl->poisoned.ok();
-    });
-    impl->gathering = false;
-  }
-  uint64_t covering = impl->commits;
+  Status s = impl->FlushLocked(&l);
+  auto covered = impl->TakeCoveredWaiters();
   l.unlock();
+  for (auto& c : covered) c.first(c.second);
+  return s;
+}
+
+void Tablet::SyncAsync(std::function<void(Status)> done) {
+  // Not life_mu: an I/O thread calls this, and Close holds life_mu for long.
+  // syncer_stop (set by Close under sync_mu) tells a closing tablet.
+  Impl* impl = impl_.get();
+  std::unique_lock<std::mutex> l(impl->sync_mu);
+  if (impl->syncer_stop) {
+    l.unlock();
+    return done(Status::ServiceUnavailable("tablet " + dir_ + " is closed"));
+  }
+  if (!impl->poisoned.ok()) {
+    Status p = impl->poisoned;
+    l.unlock();
+    return done(p);
+  }
+  if (impl->synced >= impl->commits) {
+    l.unlock();
+    return done(Status::OK());
+  }
+  impl->sync_waiters.push_back({impl->commits, std::move(done)});
+  if (!impl->syncer_running) {
+    if (impl->syncer.joinable()) impl->syncer.join();  // it ended (idle)
+    impl->syncer_running = true;
+    impl->syncer = std::thread([impl] { impl->SyncerLoop(); });
+  } else if (impl->sync_waiters.size() == 1) {
+    impl->syncer_cv.notify_one();
+  }
+}
+
+Status Tablet::Impl::FlushLocked(std::unique_lock<std::mutex>* l) {
+  // Everything committed up to now, after waiting (at most kGatherMs) for the
+  // writers already inside Apply, so that one flush covers their commits too.
+  // Without it, synced single-row writes of 16 threads averaged ~1.4 commits
+  // per log flush: each flush started as soon as the previous one ended, with
+  // the one or two commits that had landed meanwhile.
+  constexpr auto kGatherMs = std::chrono::milliseconds(2);
+  flushing = true;
+  if (applying > 0) {
+    const uint64_t want = commits + applying;
+    gathering = true;
+    gather_cv.wait_for(*l, kGatherMs, [&] {
+      return commits >= want || applying == 0 || !poisoned.ok();
+    });
+    gathering = false;
+  }
+  uint64_t covering = commits;
+  l->unlock();
   // Every batch acknowledged so far is in the current write-ahead log segment
   // or in an older one that is already durable (WriteLog::Roll syncs it, or
   // RetireLog removes it only once the B-tree's log holding it is flushed).
-  Status s = impl->env->CheckFault(FaultPoint::kSyncFlush, dir_);
+  Status s = env->CheckFault(FaultPoint::kSyncFlush, dir);
   bool poison = false;
   if (s.ok()) {
-    s = impl->wal->Sync();
+    s = wal->Sync();
     poison = !s.ok();
   }
-  l.lock();
-  impl->flushing = false;
-  if (poison) {
-    impl->poisoned = s.CloneAndPrepend("log flush failed earlier; reopen the tablet");
+  l->lock();
+  flushing = false;
+  if (poison && poisoned.ok()) {
+    poisoned = s.CloneAndPrepend("log flush failed earlier; reopen the tablet");
   }
-  if (s.ok() && covering > impl->synced) impl->synced = covering;
-  impl->sync_cv.notify_all();
+  if (s.ok() && covering > synced) synced = covering;
+  sync_cv.notify_all();
   return s;
+}
+
+std::vector<std::pair<std::function<void(Status)>, Status>>
+Tablet::Impl::TakeCoveredWaiters() {
+  std::vector<std::pair<std::function<void(Status)>, Status>> out;
+  while (!sync_waiters.empty() &&
+         (!poisoned.ok() || sync_waiters.front().target <= synced)) {
+    out.emplace_back(std::move(sync_waiters.front().done), poisoned);
+    sync_waiters.pop_front();
+  }
+  return out;
+}
+
+void Tablet::Impl::SyncerLoop() {
+  std::unique_lock<std::mutex> l(sync_mu);
+  for (;;) {
+    auto covered = TakeCoveredWaiters();
+    if (!covered.empty()) {
+      l.unlock();
+      for (auto& c : covered) c.first(c.second);
+      l.lock();
+      continue;
+    }
+    if (sync_waiters.empty()) {
+      if (syncer_stop) break;
+      syncer_cv.wait_for(l, std::chrono::seconds(1));
+      if (sync_waiters.empty() && !syncer_stop) break;  // idle: a new waiter restarts it
+      continue;
+    }
+    if (flushing) {  // a blocking Sync flushes; its result covers or poisons
+      sync_cv.wait(l);
+      continue;
+    }
+    Status s = FlushLocked(&l);
+    if (!s.ok()) {
+      // Every waiter gets the failure (some were not meant to be covered by
+      // this flush; "may or may not be durable" is true of them too).
+      std::vector<std::function<void(Status)>> failed;
+      for (SyncWaiter& w : sync_waiters) failed.push_back(std::move(w.done));
+      sync_waiters.clear();
+      l.unlock();
+      for (auto& f : failed) f(s);
+      l.lock();
+    }
+  }
+  syncer_running = false;
+}
+
+void Tablet::Impl::StopSyncer() {
+  std::thread t;
+  {
+    std::lock_guard<std::mutex> l(sync_mu);
+    syncer_stop = true;
+    syncer_cv.notify_all();
+    t = std::move(syncer);
+  }
+  if (t.joinable()) t.join();
 }
 
 Status Tablet::Checkpoint() {
   Impl* impl = impl_.get();
   std::shared_lock<std::shared_mutex> life(impl->life_mu);
   if (impl->closed) return Status::ServiceUnavailable("tablet " + dir_ + " is closed");
-  std::lock_guard<std::mutex> w(impl->write_mu);
+  std::unique_lock<std::mutex> w(impl->write_mu);
   RETURN_NOT_OK(impl->DrainUpTo(UINT64_MAX));
   RETURN_NOT_OK(impl->CheckpointLocked());
-  return impl->RetireLog();
+  return impl->RetireLog(&w);
 }
 
 Status Tablet::ApproximateSize(uint64_t* bytes) {

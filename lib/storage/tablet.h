@@ -31,6 +31,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -70,9 +71,14 @@ struct TabletOptions {
   size_t max_value_bytes = kDefaultMaxValueBytes;
   // Size of each Berkeley DB log file.
   uint32_t log_file_bytes = 4 * 1024 * 1024;
+  // A checkpoint (every dirty page written) once this much Berkeley DB log
+  // accumulated: less often costs recovery time after a crash (replaying
+  // that much log), more often rewrites hot pages again and again.
+  uint32_t checkpoint_log_bytes = 32 * 1024 * 1024;
   // Acknowledged batches kept in memory (and in the write-ahead log) before
   // they are applied to the B-tree: a write past this applies the oldest until
-  // half is left. Part of the tablet's memory, next to cache_bytes.
+  // the buffer is a sixteenth below it (backpressure; the drainer does the
+  // bulk of the work from three quarters on). Part of the tablet's memory, next to cache_bytes.
   size_t write_buffer_bytes = 4 * 1024 * 1024;
   // A write-ahead log segment is started anew past this size.
   uint64_t write_log_segment_bytes = 16 * 1024 * 1024;
@@ -147,6 +153,14 @@ class Tablet {
   // Returns when every commit acknowledged before the call is on stable storage.
   // Concurrent callers share one log flush.
   Status Sync();
+  // As Sync, without blocking: done(status) is called once every commit
+  // acknowledged before this call is on stable storage (or the flush failed),
+  // from the tablet's syncer thread, or from this thread before SyncAsync
+  // returns when nothing is left to flush or the tablet is closed (or closing:
+  // ServiceUnavailable). Never blocks on the tablet's long locks. done must
+  // be quick (it delays the callbacks after it) and must not call into this
+  // tablet. Close calls every callback still waiting before it returns.
+  void SyncAsync(std::function<void(Status)> done);
 
   // OK, or why every write and sync fails until the tablet is closed and
   // opened again (a log write or flush failed: the log may have a hole, and

@@ -4,6 +4,8 @@
 // Lock order (acquire in this order, release in reverse):
 //   life_mu (shared for every call, exclusive for Close)
 //   -> write_mu (serializes writers, split and compaction)
+//   -> apply_mu (serializes drains: applying buffered batches to the B-tree;
+//      the drainer and readers of pending rows take it without write_mu)
 //   -> rw_mu (shared while reading a scan page; exclusive while a write
 //      transaction is open, so a reader never sees part of a commit)
 //   -> meta_mu (short, guards meta), sync_mu (short, group commit state),
@@ -20,11 +22,15 @@
 #include <cstring>
 #include <limits>
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "lib/storage/tablet.h"
 #include "lib/storage/write_buffer.h"
@@ -76,7 +82,9 @@ struct Tablet::Impl {
   // when the buffer holds more than options.write_buffer_bytes.
   std::unique_ptr<WriteLog> wal;  // appended under write_mu; Sync concurrently
   WriteBuffer buffer;
-  uint64_t applied_revision = 0;      // GUARDED_BY(write_mu): newest batch in the B-tree
+  std::mutex apply_mu;  // held by the drain transaction (DrainStep)
+  // Newest batch in the B-tree; written under apply_mu.
+  std::atomic<uint64_t> applied_revision{0};
   uint64_t old_segments_revision = 0; // GUARDED_BY(write_mu): newest batch in a
                                       // segment older than the current one
   // The drainer: a thread of the tablet that applies the buffer in the
@@ -97,6 +105,14 @@ struct Tablet::Impl {
   void StopDrainer();
   uint32_t drains_since_ckp_check = 0;  // GUARDED_BY(drain_mu)
   int64_t last_ckp_check_ms = 0;        // GUARDED_BY(drain_mu)
+  // The checkpointer: a short-lived thread the drainer starts to run
+  // MaybeCheckpoint (at most one at a time), so that draining goes on while a
+  // checkpoint writes pages. Joined by the drainer (before the next) and
+  // StopDrainer.
+  bool checkpointing = false;  // GUARDED_BY(drain_mu)
+  std::thread checkpointer;    // touched by the drainer thread and StopDrainer only
+  // From the drainer: starts the checkpointer when a check is due.
+  void RequestCheckpoint();
   std::atomic<bool> frozen{false};
 
   std::shared_mutex rw_mu;
@@ -116,6 +132,28 @@ struct Tablet::Impl {
   uint64_t applying = 0;        // GUARDED_BY(sync_mu)
   bool gathering = false;       // GUARDED_BY(sync_mu)
   std::condition_variable gather_cv;
+  // The syncer: a thread of the tablet that flushes for SyncAsync callers and
+  // calls their callbacks. Started by the first waiter; it ends after a second
+  // with none; Close stops it (after it has served every waiter).
+  struct SyncWaiter {
+    uint64_t target;  // commits to cover
+    std::function<void(Status)> done;
+  };
+  std::deque<SyncWaiter> sync_waiters;  // GUARDED_BY(sync_mu)
+  std::condition_variable syncer_cv;
+  bool syncer_running = false;  // GUARDED_BY(sync_mu)
+  bool syncer_stop = false;     // GUARDED_BY(sync_mu)
+  std::thread syncer;           // GUARDED_BY(sync_mu)
+  void SyncerLoop();
+  void StopSyncer();
+  // One log flush covering every commit so far, after waiting briefly for
+  // the writers inside Apply (gathering). Caller holds *l (sync_mu) and no
+  // flush is running; returns with *l held, synced advanced (or poisoned set).
+  Status FlushLocked(std::unique_lock<std::mutex>* l);
+  // Removes the waiters the flushes so far cover (every waiter, when the
+  // tablet is poisoned) and returns their callbacks with the status to call
+  // them with. Caller holds sync_mu and calls them after releasing it.
+  std::vector<std::pair<std::function<void(Status)>, Status>> TakeCoveredWaiters();
   // Set when a log flush failed inside Berkeley DB (the kernel may have dropped
   // the unflushed log pages, so a later "successful" fsync proves nothing) or a
   // commit failed on a log write (the log may have a hole). Every write and
@@ -159,28 +197,31 @@ struct Tablet::Impl {
   Status CheckpointLocked();
 
   // Applies the oldest pending batches (those with revision <= up_to, at most
-  // one chunk) to the B-tree in one transaction. Caller holds life_mu (shared)
-  // and write_mu; takes rw_mu exclusively for the transaction. try_only: never
-  // waits for rw_mu (then *busy is set and nothing is done). Then retires the
-  // write-ahead log segments that hold only applied batches.
+  // one chunk) to the B-tree in one transaction. Caller holds life_mu
+  // (shared), with or without write_mu (writers append meanwhile); takes
+  // apply_mu, then rw_mu exclusively for the transaction. try_only: never
+  // waits for either (then *busy is set and nothing is done). May apply
+  // nothing when another drain got there first: callers loop.
   Status DrainStep(uint64_t up_to, bool try_only, bool* busy);
   // DrainStep until no pending batch has revision <= up_to. Caller holds
-  // life_mu (shared) and write_mu. try_only: for a caller that must not block
-  // (an RPC I/O thread): *busy is set, leaving the rest pending, when a step
-  // would wait for rw_mu or more than a few batches are pending.
+  // life_mu (shared). try_only: for a caller that must not block (an RPC I/O
+  // thread): *busy is set, leaving the rest pending, when a step would wait
+  // for a lock or more than a few batches are pending.
   Status DrainUpTo(uint64_t up_to, bool try_only = false, bool* busy = nullptr);
-  // As DrainUpTo, but releases and retakes *w (holding write_mu) between
-  // transactions so writers go on meanwhile; stops early once the buffer holds
-  // at most keep_bytes.
-  Status DrainYielding(std::unique_lock<std::mutex>* w, uint64_t up_to, size_t keep_bytes);
+  // DrainStep until the buffer holds at most keep_bytes. Caller holds
+  // life_mu (shared), not write_mu.
+  Status DrainDownTo(size_t keep_bytes);
   // Makes the B-tree's log durable and deletes write-ahead log segments whose
-  // batches are all applied. Caller holds write_mu.
-  Status RetireLog();
-  // A Berkeley DB checkpoint when two log files accumulated (asked at most
-  // every 32 calls or once a second). Caller holds life_mu, not write_mu.
+  // batches are all applied (rolling the current one first when it is big
+  // and all applied). Caller holds write_mu through *w, which is released
+  // during the log flush (writers go on).
+  Status RetireLog(std::unique_lock<std::mutex>* w);
+  // A Berkeley DB checkpoint when options.checkpoint_log_bytes of log
+  // accumulated. Caller holds life_mu, not write_mu.
   Status MaybeCheckpoint();
   // Before a read of `rows`: applies the pending batches if one of them
-  // touches a row read. Caller holds life_mu (shared), not write_mu.
+  // touches a row read (without write_mu: writers are not held up). Caller
+  // holds life_mu (shared), not write_mu.
   // try_only: never waits for a lock; *busy set when it would have to.
   Status DrainForRead(const StringIntervalSet& rows, bool try_only, bool* busy);
 };

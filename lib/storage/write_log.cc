@@ -21,6 +21,8 @@ namespace {
 constexpr char kPrefix[] = "wal.";
 constexpr size_t kDigits = 10;
 constexpr size_t kHeaderBytes = 8;
+// Space written ahead of the records of a segment that is being synced.
+constexpr uint64_t kPreallocateBytes = 1u << 20;
 
 uint32_t Crc(std::string_view data) {
   return static_cast<uint32_t>(
@@ -37,6 +39,22 @@ Status WriteAll(int fd, const std::string& path, const char* data, size_t n) {
     }
     data += w;
     n -= static_cast<size_t>(w);
+  }
+  return Status::OK();
+}
+
+// Writes zeros over [from, to) of fd (without moving its file offset).
+Status WriteZeros(int fd, const std::string& path, uint64_t from, uint64_t to) {
+  static const char kZeros[64 * 1024] = {};
+  while (from < to) {
+    if (int e = IoFaultFor(BdbIoOp::kWrite, fd)) return ErrnoToStatus("writing " + path, e);
+    size_t n = static_cast<size_t>(std::min<uint64_t>(sizeof(kZeros), to - from));
+    ssize_t w = pwrite(fd, kZeros, n, static_cast<off_t>(from));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoToStatus("preallocating " + path, errno);
+    }
+    from += static_cast<uint64_t>(w);
   }
   return Status::OK();
 }
@@ -74,7 +92,8 @@ struct WriteLog::Segment {
   uint64_t sequence = 0;
   std::string path;
   int fd = -1;
-  uint64_t bytes = 0;  // written by the appending thread only
+  uint64_t bytes = 0;      // records' bytes; written by the appending thread only
+  uint64_t allocated = 0;  // file size: bytes plus zeros written ahead (appender only)
   ~Segment() {
     if (fd >= 0) close(fd);
   }
@@ -118,6 +137,10 @@ Status WriteLog::Replay(const std::string& dir,
       }
       const uint32_t len = DecodeFixed32(data.data() + pos);
       const uint32_t crc = DecodeFixed32(data.data() + pos + 4);
+      if (len == 0) {  // records are never empty: space written ahead
+        why = "an empty record";
+        break;
+      }
       if (len > kMaxRecordBytes || data.size() - pos - kHeaderBytes < len) {
         why = "a record longer than the file";
         break;
@@ -135,12 +158,19 @@ Status WriteLog::Replay(const std::string& dir,
       return Status::Corruption("write-ahead log " + path + ": " + why + " at offset " +
                                 std::to_string(pos) + " of a segment that was synced");
     }
-    // The torn tail of the last write before a crash: nothing after it was
-    // acknowledged as durable. Cut it so the log never has garbage inside.
-    *dropped_bytes = data.size() - pos;
-    KDI_LOG(WARN, "storage") << "write-ahead log " << path << ": dropping " << *dropped_bytes
-                             << " bytes after offset " << pos << " (" << why
-                             << ", a write torn by a crash)";
+    // The torn tail of the last write before a crash, or zeros written
+    // ahead: nothing after it was acknowledged as durable. Cut it so the log
+    // never has garbage inside.
+    if (std::all_of(data.begin() + static_cast<std::ptrdiff_t>(pos), data.end(),
+                    [](char c) { return c == 0; })) {
+      KDI_LOG(INFO, "storage") << "write-ahead log " << path << ": cutting "
+                               << data.size() - pos << " bytes of space written ahead";
+    } else {
+      *dropped_bytes = data.size() - pos;
+      KDI_LOG(WARN, "storage") << "write-ahead log " << path << ": dropping " << *dropped_bytes
+                               << " bytes after offset " << pos << " (" << why
+                               << ", a write torn by a crash)";
+    }
     // Synced: the next opener starts a newer segment, after which damage
     // here would count as Corruption.
     int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
@@ -175,7 +205,8 @@ Status WriteLog::StartSegment(uint64_t sequence) {
   auto seg = std::make_shared<Segment>();
   seg->sequence = sequence;
   seg->path = dir_ + "/" + SegmentName(sequence);
-  seg->fd = open(seg->path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+  // Not O_APPEND: records go at the file offset, zeros ahead of it by pwrite.
+  seg->fd = open(seg->path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (seg->fd < 0) return ErrnoToStatus("creating " + seg->path, errno);
   // The new name must survive a crash before anything written to it counts.
   RETURN_NOT_OK(SyncDir(dir_));
@@ -186,6 +217,9 @@ Status WriteLog::StartSegment(uint64_t sequence) {
 }
 
 Status WriteLog::Append(std::string_view payload) {
+  if (payload.empty()) {
+    return Status::InvalidArgument("an empty write-ahead log record");
+  }
   if (payload.size() > kMaxRecordBytes) {
     return Status::InvalidArgument("a batch of " + std::to_string(payload.size()) +
                                    " bytes exceeds the write-ahead log's record limit");
@@ -196,12 +230,23 @@ Status WriteLog::Append(std::string_view payload) {
   PutFixed32(&rec, Crc(payload));
   rec.append(payload.data(), payload.size());
   Segment* seg = current_.get();  // only this (the appending) thread replaces it
+  const uint64_t end = seg->bytes + rec.size();
+  if (end > seg->allocated && preallocate_.load(std::memory_order_relaxed)) {
+    // Zeros ahead of the records: an fdatasync then writes only data blocks
+    // (not the inode and block map of a file that grew), about half the time
+    // on ext4. One fdatasync per kPreallocateBytes carries the growth.
+    uint64_t to = std::max(seg->allocated, seg->bytes) + kPreallocateBytes;
+    while (to < end) to += kPreallocateBytes;
+    RETURN_NOT_OK(WriteZeros(seg->fd, seg->path, std::max(seg->allocated, seg->bytes), to));
+    seg->allocated = to;
+  }
   RETURN_NOT_OK(WriteAll(seg->fd, seg->path, rec.data(), rec.size()));
-  seg->bytes += rec.size();
+  seg->bytes = end;
   return Status::OK();
 }
 
 Status WriteLog::Sync() {
+  preallocate_.store(true, std::memory_order_relaxed);
   std::shared_ptr<Segment> seg;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -211,15 +256,24 @@ Status WriteLog::Sync() {
 }
 
 Status WriteLog::Roll() {
+  // A synced segment ends at its last record (replay treats anything after
+  // it in an older segment as Corruption).
+  if (current_->allocated > current_->bytes &&
+      ftruncate(current_->fd, static_cast<off_t>(current_->bytes)) != 0) {
+    return ErrnoToStatus("truncating " + current_->path, errno);
+  }
   RETURN_NOT_OK(SyncFd(current_->fd, current_->path));
   return StartSegment(current_->sequence + 1);
 }
 
-Status WriteLog::RemoveOldSegments() {
+Status WriteLog::RemoveOldSegments(uint64_t below_sequence) {
   std::vector<uint64_t> old;
   {
     std::lock_guard<std::mutex> l(mu_);
-    old.swap(old_sequences_);
+    // old_sequences_ is ascending: take its prefix below the bound.
+    auto end = std::lower_bound(old_sequences_.begin(), old_sequences_.end(), below_sequence);
+    old.assign(old_sequences_.begin(), end);
+    old_sequences_.erase(old_sequences_.begin(), end);
   }
   Status result;
   for (size_t i = 0; i < old.size(); ++i) {

@@ -15,8 +15,14 @@
 // Record framing (doc/storage_format.md):
 //   record := fixed32 length  fixed32 crc32(payload)  payload[length]
 // Replay stops at the first record of the newest segment whose header or crc does
-// not check (a write torn by a crash; the rest of that file is ignored and the
-// file is cut there); a bad record in an older segment is Corruption.
+// not check, or whose length is 0 (a write torn by a crash, or zeros written
+// ahead; the rest of that file is ignored and the file is cut there); a bad
+// record in an older segment is Corruption.
+//
+// Space written ahead: once the log has been synced, Append keeps the current
+// segment's file zero-filled about 1 MiB beyond its last record, so that
+// fdatasync need not write the inode and block map of a growing file. Roll cuts
+// a segment back to its last record before syncing it.
 //
 // Threading: Append, Roll, RemoveOldSegments and RemoveAll are called by one
 // thread at a time (the tablet's writer, under its write mutex). Sync may run
@@ -25,6 +31,7 @@
 #ifndef KDI_LIB_STORAGE_WRITE_LOG_H_
 #define KDI_LIB_STORAGE_WRITE_LOG_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -58,19 +65,22 @@ class WriteLog {
   WriteLog(const WriteLog&) = delete;
   WriteLog& operator=(const WriteLog&) = delete;
 
-  // Appends one record with a single write(2). An error means the record may be
+  // Appends one record (non-empty: InvalidArgument otherwise) with a single
+  // write(2). An error means the record may be
   // partly written: the caller must stop using the log (the tablet poisons
   // itself; reopening replays up to the torn record).
   Status Append(std::string_view payload);
   // fdatasync of the current segment (every older one is already durable).
+  // From the first Sync on, appends write space ahead (see above).
   Status Sync();
   // Starts a new segment, after an fdatasync of the current one: replay may
   // then treat damage in any segment but the newest as Corruption. (Even a
   // segment whose records are all in the B-tree is synced: it is deleted
   // right after, but a crash in between would leave it to replay.)
   Status Roll();
-  // Deletes every segment older than the current one.
-  Status RemoveOldSegments();
+  // Deletes every segment older than the current one (and, given a bound,
+  // with a sequence number below it).
+  Status RemoveOldSegments(uint64_t below_sequence = UINT64_MAX);
   // Deletes every segment, the current one included (a clean close: every
   // record is durable elsewhere). The log must not be used afterwards.
   Status RemoveAll();
@@ -93,6 +103,7 @@ class WriteLog {
   mutable std::mutex mu_;                 // guards current_ and old_ (for Sync)
   std::shared_ptr<Segment> current_;      // GUARDED_BY(mu_)
   std::vector<uint64_t> old_sequences_;   // GUARDED_BY(mu_): older segments on disk
+  std::atomic<bool> preallocate_{false};  // set by the first Sync
 };
 
 }  // namespace kdi::storage
