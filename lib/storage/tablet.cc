@@ -901,11 +901,12 @@ Status Tablet::ApplyInternal(const std::vector<Condition>* conditions,
   std::sort(pending.rows.begin(), pending.rows.end());
   pending.rows.erase(std::unique(pending.rows.begin(), pending.rows.end()), pending.rows.end());
   if (conditions != nullptr) {
-    // Conditions read the B-tree: the row's pending batches go there first.
+    // Conditions read the row with its pending batches laid over the B-tree
+    // (ReadRowLocked); write_mu keeps new ones out meanwhile. A hot row's
+    // many pending batches are applied first instead.
     const std::string& row = batch[0].row();
-    if (impl->buffer.HasRow(row)) {
-      const uint64_t up_to = impl->buffer.last_revision();
-      RETURN_NOT_OK(impl->DrainUpTo(up_to, try_only, busy));
+    if (impl->buffer.BatchesOfRow(row) > Impl::kMaxOverlayBatches) {
+      RETURN_NOT_OK(impl->DrainUpTo(impl->buffer.last_revision(), try_only, busy));
       if (try_only && *busy) return Status::OK();
     }
     std::shared_lock<std::shared_mutex> r(impl->rw_mu, std::defer_lock);
@@ -956,17 +957,17 @@ Status Tablet::ApplyInternal(const std::vector<Condition>* conditions,
   }
   if (revision != nullptr) *revision = rev;
   // A conditional write is a read-modify-write: its row is read again soon
-  // (workload F), and a read of a pending row must first take the writer
-  // lock to apply it. Apply it now, while this writer holds that lock anyway
-  // (tried only: if a scan page holds the B-tree, it stays pending).
+  // (workload F), often before the drainer comes, and every such read would
+  // lay the row's pending batches over the B-tree. Apply it now, while this
+  // writer holds the writer lock anyway (tried only: if a drain or a scan page
+  // holds the B-tree, it stays pending).
   if (conditions != nullptr && impl->buffer.batches() <= kInlineDrainBatches) {
     bool held = false;
     Status d = impl->DrainStep(rev, /*try_only=*/true, &held);
     if (!d.ok()) KDI_LOG(WARN, "storage") << "tablet " << dir_ << ": " << d.ToString();
   }
-  // Past the limit: apply the oldest batches until half is left, letting other
-  // writers in between transactions. This write is acknowledged whatever
-  // happens here (it is in the log); a failure poisons the tablet.
+  // Past the limit: this write is acknowledged whatever happens here (it is
+  // in the log); a failure of the drain poisons the tablet.
   if (!try_only && impl->buffer.bytes() > impl->options.write_buffer_bytes) {
     // Only a little below the limit: the drainer does the bulk; this is
     // backpressure, spread over the writers that find the buffer full. Other
@@ -974,6 +975,12 @@ Status Tablet::ApplyInternal(const std::vector<Condition>* conditions,
     w.unlock();
     applying.Finish();
     Status d = impl->DrainDownTo(impl->options.write_buffer_bytes / 16 * 15);
+    if (d.ok()) {
+      // Retire what that applied, too, so the log stays bounded when the
+      // drainer falls behind.
+      w.lock();
+      d = impl->RetireLog(&w);
+    }
     if (!d.ok()) KDI_LOG(WARN, "storage") << "tablet " << dir_ << ": " << d.ToString();
   }
   return Status::OK();

@@ -26,12 +26,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "lib/storage/row_overlay.h"
 #include "lib/storage/tablet.h"
 #include "lib/storage/write_buffer.h"
 #include "lib/storage/write_log.h"
@@ -187,9 +189,19 @@ struct Tablet::Impl {
   Status MapBdbError(int rc, const std::string& op);
 
   // The scan engine; caller holds rw_mu (shared or exclusive) and life_mu.
+  // overlay (optional): a one-row read's pending state, merged with the B-tree.
   Status ScanLocked(const ScanPredicate& predicate, std::string_view resume_token,
-                    const ScanLimits& limits, const TabletMeta& meta, ScanPageResult* page);
-  // Cells of one row matching `predicate` (limited), for conditions.
+                    const ScanLimits& limits, const TabletMeta& meta, ScanPageResult* page,
+                    const RowOverlay* overlay = nullptr);
+  // The pending state of row (see row_overlay.h), if a pending batch touches
+  // it. Caller holds rw_mu (shared), which keeps the batches pending.
+  std::optional<RowOverlay> PendingRow(std::string_view row) const;
+  // A row with more pending batches than this (a hot row) is applied to the
+  // B-tree before it is read, rather than overlaid: building an overlay costs
+  // every pending operation of the row, a drain about the same once.
+  static constexpr size_t kMaxOverlayBatches = 8;
+  // Cells of one row matching `predicate` (limited), for conditions; pending
+  // batches of the row included (without applying them).
   Status ReadRowLocked(std::string_view row, const ScanPredicate& predicate, size_t max_cells,
                        const TabletMeta& meta, std::vector<Cell>* cells);
   Status EvaluateCondition(const Condition& c, std::string_view row, const TabletMeta& meta,

@@ -25,6 +25,7 @@
 #include <limits>
 
 #include "lib/storage/bulk_cursor.h"
+#include "lib/storage/row_overlay.h"
 #include "lib/storage/cell_key.h"
 #include "lib/storage/tablet_impl.h"
 #include "lib/util/coding.h"
@@ -54,7 +55,7 @@ bool ScanCursorState::DecodeFrom(std::string_view src) {
 
 Status Tablet::Impl::ScanLocked(const ScanPredicate& pred, std::string_view resume_token,
                                 const ScanLimits& limits, const TabletMeta& meta,
-                                ScanPageResult* page) {
+                                ScanPageResult* page, const RowOverlay* overlay) {
   // page->cells is reused: its first `n` elements are this page's cells, the
   // rest are spare Cells whose strings keep their capacity (a caller that hands
   // the same page back, like LocalTable, then allocates nothing per cell).
@@ -112,190 +113,207 @@ Status Tablet::Impl::ScanLocked(const ScanPredicate& pred, std::string_view resu
   const bool one_row = rints.size() == 1 && !r0.upper_unbounded &&
                        r0.upper.size() == r0.lower.size() + 1 && r0.upper.back() == '\0' &&
                        r0.upper.compare(0, r0.lower.size(), r0.lower) == 0;
-  BulkCursor w(raw, one_row ? kPointReadSinglePairs : 0);
-
-  // Scan state. row/column view the cursor's buffer (or the scratch strings)
-  // and are valid for one key; what must outlive it is copied into strings
-  // that keep their capacity.
-  std::string row_scratch, column_scratch, seek;
-  std::string_view row, column;
-  int64_t ts = 0;
-  std::string cur_row, cur_col, cur_family;
-  bool have_row = false, have_col = false;
-  // False while the column of a resumed key has not been checked against the
-  // column set: a page may end right after a key whose column was outside it
-  // (the key that made the engine seek), and the next version of that column
-  // must not be taken for admitted.
-  bool col_checked = true;
-  uint64_t existing = 0, matched = 0;
-  const FamilyOptions* fam = nullptr;
-  bool have_family = false;
-  int64_t cutoff = std::numeric_limits<int64_t>::min();
-  ScanCursorState last;          // last key examined
-  ScanCursorState before_row;    // last key examined before the current row began
-  size_t row_start = 0;          // index in out of the current row's first cell
-  size_t bytes = 0;
-  size_t ri = 0;                 // current row interval
-  auto set_family = [&](std::string_view col) {
-    std::string_view family = ColumnFamily(col);
-    if (!have_family || family != cur_family) {
-      cur_family.assign(family.data(), family.size());
-      fam = meta.schema.FindFamily(family);
-      have_family = true;
-      cutoff = fam ? ExpiryCutoff(now, fam->max_age_seconds)
-                   : std::numeric_limits<int64_t>::min();
-    }
-  };
-
-  if (!resume.key.empty()) {
-    rc = w.Seek(resume.key);
-    if (rc == 0 && w.key() == resume.key) rc = w.Next();
-    if (DecodeCellKey(resume.key, &cur_row, &cur_col, &ts)) {
-      have_row = true;
-      have_col = true;
-      col_checked = false;
-      existing = resume.existing;
-      matched = resume.matched;
-      set_family(cur_col);
-    }
-    last = resume;
-    before_row = resume;
-  } else {
-    EncodeRowPrefix(rints[0].lower, &seek);
-    rc = w.Seek(seek);
-  }
-
-  // `step` is false when the cursor already sits on a key not yet examined (after
-  // a seek).
-  bool step = false;
-  for (;;) {
-    if (step) rc = w.Next();
-    step = true;
-    if (rc == DB_NOTFOUND) {
-      page->done = true;
-      break;
-    }
-    if (rc != 0) {
-      out.resize(n);
-      return BdbError(rc, "reading cells");
-    }
-    std::string_view key = w.key();
-    if (!DecodeCellKeyView(key, &row_scratch, &column_scratch, &row, &column, &ts)) {
-      out.resize(n);
-      return Status::Corruption("tablet " + dir + ": malformed cell key");
-    }
-    // Seeks to `seek` after examining `key`.
-    auto seek_to = [&](uint64_t ex, uint64_t ma) {
-      last.key.assign(key.data(), key.size());
-      last.existing = ex;
-      last.matched = ma;
-      rc = w.Seek(seek);
-      step = false;
+  BulkCursor bulk(raw, one_row ? kPointReadSinglePairs : 0);
+  // The scan proper, over the B-tree alone or merged with a row overlay
+  // (generic: each cursor type gets its own inlined copy).
+  auto scan = [&](auto& w) -> Status {
+    // Scan state. row/column view the cursor's buffer (or the scratch strings)
+    // and are valid for one key; what must outlive it is copied into strings
+    // that keep their capacity.
+    std::string row_scratch, column_scratch, seek;
+    std::string_view row, column;
+    int64_t ts = 0;
+    std::string cur_row, cur_col, cur_family;
+    bool have_row = false, have_col = false;
+    // False while the column of a resumed key has not been checked against the
+    // column set: a page may end right after a key whose column was outside it
+    // (the key that made the engine seek), and the next version of that column
+    // must not be taken for admitted.
+    bool col_checked = true;
+    uint64_t existing = 0, matched = 0;
+    const FamilyOptions* fam = nullptr;
+    bool have_family = false;
+    int64_t cutoff = std::numeric_limits<int64_t>::min();
+    ScanCursorState last;          // last key examined
+    ScanCursorState before_row;    // last key examined before the current row began
+    size_t row_start = 0;          // index in out of the current row's first cell
+    size_t bytes = 0;
+    size_t ri = 0;                 // current row interval
+    auto set_family = [&](std::string_view col) {
+      std::string_view family = ColumnFamily(col);
+      if (!have_family || family != cur_family) {
+        cur_family.assign(family.data(), family.size());
+        fam = meta.schema.FindFamily(family);
+        have_family = true;
+        cutoff = fam ? ExpiryCutoff(now, fam->max_age_seconds)
+                     : std::numeric_limits<int64_t>::min();
+      }
     };
-    // Row filter: advance the row interval; seek forward when before it.
-    while (ri < rints.size() && !rints[ri].upper_unbounded && rints[ri].upper <= row) ++ri;
-    if (ri == rints.size()) {
-      page->done = true;
-      break;
-    }
-    if (row < rints[ri].lower) {
-      seek.clear();
-      EncodeRowPrefix(rints[ri].lower, &seek);
-      seek_to(0, 0);
-      continue;
-    }
-    if (!have_row || row != cur_row) {
-      // A new row begins: a full page ends here (resume after `last`).
-      if (n > 0 && (n >= max_cells || bytes >= max_bytes)) break;
-      before_row = last;
-      row_start = n;
-      cur_row.assign(row.data(), row.size());
-      have_row = true;
-      have_col = false;
-    }
-    if (!have_col || column != cur_col || !col_checked) {
-      size_t ci = 0;
-      while (ci < cints.size() && !cints[ci].upper_unbounded && cints[ci].upper <= column) ++ci;
-      if (ci == cints.size()) {  // no more columns of interest in this row
-        seek.clear();
-        EncodeAfterRow(row, &seek);
-        have_col = false;
-        seek_to(0, 0);
-        continue;
-      }
-      if (column < cints[ci].lower) {
-        seek.clear();
-        EncodeColumnPrefix(row, cints[ci].lower, &seek);
-        have_col = false;
-        seek_to(0, 0);
-        continue;
-      }
-      col_checked = true;
-      if (!have_col || column != cur_col) {
-        cur_col.assign(column.data(), column.size());
+
+    if (!resume.key.empty()) {
+      rc = w.Seek(resume.key);
+      if (rc == 0 && w.key() == resume.key) rc = w.Next();
+      if (DecodeCellKey(resume.key, &cur_row, &cur_col, &ts)) {
+        have_row = true;
         have_col = true;
-        existing = 0;
-        matched = 0;
-        set_family(column);
+        col_checked = false;
+        existing = resume.existing;
+        matched = resume.matched;
+        set_family(cur_col);
       }
+      last = resume;
+      before_row = resume;
+    } else {
+      EncodeRowPrefix(rints[0].lower, &seek);
+      rc = w.Seek(seek);
     }
-    // Version filters. Within a column timestamps only decrease, so each of
-    // these ends the column.
-    if (fam == nullptr ||  // family no longer in the schema: invisible
-        (fam->max_versions != 0 && existing >= fam->max_versions) || ts < cutoff ||
-        ts < min_time || (history > 0 && matched >= static_cast<uint64_t>(history))) {
-      seek.clear();
-      EncodeAfterColumn(row, column, &seek);
-      seek_to(existing + 1, matched);
-      continue;
-    }
-    ++existing;
-    if (ts > max_time && fam->max_versions == 0) {
-      // Jump to the newest admissible version (counting is not needed then).
-      seek.clear();
-      EncodeCellKey(row, column, max_time, &seek);
-      seek_to(existing, matched);
-      continue;
-    }
-    bool take = all_times || times.Contains(ts);
-    if (take) {
-      ++matched;
-      if (history < 0 && matched <= static_cast<uint64_t>(-history)) take = false;
-    }
-    if (take) {
-      if (n >= max_cells || bytes >= max_bytes) {
-        // Full inside a row: give the row back if the page holds earlier rows;
-        // otherwise this row alone exceeds a page and is cut here.
-        if (row_start > 0) {
-          n = row_start;
-          last = before_row;
-        }
+
+    // `step` is false when the cursor already sits on a key not yet examined (after
+    // a seek).
+    bool step = false;
+    for (;;) {
+      if (step) rc = w.Next();
+      step = true;
+      if (rc == DB_NOTFOUND) {
+        page->done = true;
         break;
       }
-      if (n == out.size()) out.emplace_back();
-      Cell& cell = out[n];
-      ValueType type;
-      Status s = DecodeCellValue(w.value(), options.max_value_bytes, &type, &cell.value);
-      if (!s.ok()) {
+      if (rc != 0) {
         out.resize(n);
-        return s.CloneAndPrepend("tablet " + dir);
+        return BdbError(rc, "reading cells");
       }
-      if (type == ValueType::kValue) {
-        cell.row.assign(row.data(), row.size());
-        cell.column.assign(column.data(), column.size());
-        cell.timestamp = ts;
-        cell.erasure = false;
-        bytes += row.size() + column.size() + cell.value.size() + 16;
-        ++n;
+      std::string_view key = w.key();
+      if (!DecodeCellKeyView(key, &row_scratch, &column_scratch, &row, &column, &ts)) {
+        out.resize(n);
+        return Status::Corruption("tablet " + dir + ": malformed cell key");
       }
+      // Seeks to `seek` after examining `key`.
+      auto seek_to = [&](uint64_t ex, uint64_t ma) {
+        last.key.assign(key.data(), key.size());
+        last.existing = ex;
+        last.matched = ma;
+        rc = w.Seek(seek);
+        step = false;
+      };
+      // Row filter: advance the row interval; seek forward when before it.
+      while (ri < rints.size() && !rints[ri].upper_unbounded && rints[ri].upper <= row) ++ri;
+      if (ri == rints.size()) {
+        page->done = true;
+        break;
+      }
+      if (row < rints[ri].lower) {
+        seek.clear();
+        EncodeRowPrefix(rints[ri].lower, &seek);
+        seek_to(0, 0);
+        continue;
+      }
+      if (!have_row || row != cur_row) {
+        // A new row begins: a full page ends here (resume after `last`).
+        if (n > 0 && (n >= max_cells || bytes >= max_bytes)) break;
+        before_row = last;
+        row_start = n;
+        cur_row.assign(row.data(), row.size());
+        have_row = true;
+        have_col = false;
+      }
+      if (!have_col || column != cur_col || !col_checked) {
+        size_t ci = 0;
+        while (ci < cints.size() && !cints[ci].upper_unbounded && cints[ci].upper <= column) ++ci;
+        if (ci == cints.size()) {  // no more columns of interest in this row
+          seek.clear();
+          EncodeAfterRow(row, &seek);
+          have_col = false;
+          seek_to(0, 0);
+          continue;
+        }
+        if (column < cints[ci].lower) {
+          seek.clear();
+          EncodeColumnPrefix(row, cints[ci].lower, &seek);
+          have_col = false;
+          seek_to(0, 0);
+          continue;
+        }
+        col_checked = true;
+        if (!have_col || column != cur_col) {
+          cur_col.assign(column.data(), column.size());
+          have_col = true;
+          existing = 0;
+          matched = 0;
+          set_family(column);
+        }
+      }
+      // Version filters. Within a column timestamps only decrease, so each of
+      // these ends the column.
+      if (fam == nullptr ||  // family no longer in the schema: invisible
+          (fam->max_versions != 0 && existing >= fam->max_versions) || ts < cutoff ||
+          ts < min_time || (history > 0 && matched >= static_cast<uint64_t>(history))) {
+        seek.clear();
+        EncodeAfterColumn(row, column, &seek);
+        seek_to(existing + 1, matched);
+        continue;
+      }
+      ++existing;
+      if (ts > max_time && fam->max_versions == 0) {
+        // Jump to the newest admissible version (counting is not needed then).
+        seek.clear();
+        EncodeCellKey(row, column, max_time, &seek);
+        seek_to(existing, matched);
+        continue;
+      }
+      bool take = all_times || times.Contains(ts);
+      if (take) {
+        ++matched;
+        if (history < 0 && matched <= static_cast<uint64_t>(-history)) take = false;
+      }
+      if (take) {
+        if (n >= max_cells || bytes >= max_bytes) {
+          // Full inside a row: give the row back if the page holds earlier rows;
+          // otherwise this row alone exceeds a page and is cut here.
+          if (row_start > 0) {
+            n = row_start;
+            last = before_row;
+          }
+          break;
+        }
+        if (n == out.size()) out.emplace_back();
+        Cell& cell = out[n];
+        ValueType type;
+        Status s = DecodeCellValue(w.value(), options.max_value_bytes, &type, &cell.value);
+        if (!s.ok()) {
+          out.resize(n);
+          return s.CloneAndPrepend("tablet " + dir);
+        }
+        if (type == ValueType::kValue) {
+          cell.row.assign(row.data(), row.size());
+          cell.column.assign(column.data(), column.size());
+          cell.timestamp = ts;
+          cell.erasure = false;
+          bytes += row.size() + column.size() + cell.value.size() + 16;
+          ++n;
+        }
+      }
+      last.key.assign(key.data(), key.size());
+      last.existing = existing;
+      last.matched = matched;
     }
-    last.key.assign(key.data(), key.size());
-    last.existing = existing;
-    last.matched = matched;
+    out.resize(n);
+    if (!page->done) last.EncodeTo(&page->resume_token);
+    return Status::OK();
+  };
+  if (overlay != nullptr) {
+    OverlayCursor merged(&bulk, overlay);
+    return scan(merged);
   }
-  out.resize(n);
-  if (!page->done) last.EncodeTo(&page->resume_token);
-  return Status::OK();
+  return scan(bulk);
+}
+
+std::optional<RowOverlay> Tablet::Impl::PendingRow(std::string_view row) const {
+  if (buffer.empty()) return std::nullopt;
+  std::string prefix;
+  EncodeRowPrefix(row, &prefix);
+  std::vector<const BatchOp*> ops;
+  if (!buffer.CollectRowOps(row, prefix, &ops)) return std::nullopt;
+  return RowOverlay(ops);
 }
 
 Status Tablet::Impl::ReadRowLocked(std::string_view row, const ScanPredicate& predicate,
@@ -307,7 +325,8 @@ Status Tablet::Impl::ReadRowLocked(std::string_view row, const ScanPredicate& pr
   limits.max_cells = max_cells;
   limits.max_bytes = std::numeric_limits<size_t>::max();
   ScanPageResult page;
-  RETURN_NOT_OK(ScanLocked(p, "", limits, meta, &page));
+  std::optional<RowOverlay> pending = PendingRow(row);
+  RETURN_NOT_OK(ScanLocked(p, "", limits, meta, &page, pending ? &*pending : nullptr));
   *out = std::move(page.cells);
   return Status::OK();
 }
@@ -349,6 +368,13 @@ Status Tablet::Impl::EvaluateCondition(const Condition& c, std::string_view row,
       *why = "row exists";
       return Status::OK();
     case Condition::Type::kRowRevisionIs: {
+      uint64_t pending = 0;
+      if (buffer.HasRow(row, &pending)) {  // newer than rows.db's
+        *holds = pending == c.revision;
+        *why = "row revision is " + std::to_string(pending) + ", not " +
+               std::to_string(c.revision);
+        return Status::OK();
+      }
       std::string key(1, kRowRevPrefix);
       key.append(row.data(), row.size());
       DBT k = MakeDbt(key);
@@ -369,15 +395,40 @@ Status Tablet::Impl::EvaluateCondition(const Condition& c, std::string_view row,
   return Status::InvalidArgument("unknown condition type");
 }
 
+namespace {
+
+// Whether rows is exactly one row (a point read), and which.
+bool SingleRow(const StringIntervalSet& rows, std::string_view* row) {
+  if (rows.intervals().size() != 1) return false;
+  const StringInterval& r = rows.intervals()[0];
+  if (r.upper_unbounded || r.upper.size() != r.lower.size() + 1 || r.upper.back() != '\0' ||
+      r.upper.compare(0, r.lower.size(), r.lower) != 0) {
+    return false;
+  }
+  *row = r.lower;
+  return true;
+}
+
+}  // namespace
+
+// Reads of pending rows: a point read lays the row's pending batches over the
+// B-tree (RowOverlay), unless they are many; any other read first applies the
+// pending batches that touch its rows (DrainForRead).
 Status Tablet::ScanPage(const ScanPredicate& predicate, std::string_view resume_token,
                         const ScanLimits& limits, ScanPageResult* page) {
   Impl* impl = impl_.get();
   std::shared_lock<std::shared_mutex> life(impl->life_mu);
   if (impl->closed) return Status::ServiceUnavailable("tablet " + dir_ + " is closed");
-  RETURN_NOT_OK(impl->DrainForRead(predicate.rows(), false, nullptr));
+  std::string_view row;
+  const bool point = SingleRow(predicate.rows(), &row) &&
+                     impl->buffer.BatchesOfRow(row) <= Impl::kMaxOverlayBatches;
+  if (!point) RETURN_NOT_OK(impl->DrainForRead(predicate.rows(), false, nullptr));
   TabletMeta meta = impl->MetaCopy();
   std::shared_lock<std::shared_mutex> r(impl->rw_mu);
-  return impl->ScanLocked(predicate, resume_token, limits, meta, page);
+  std::optional<RowOverlay> pending;
+  if (point) pending = impl->PendingRow(row);
+  return impl->ScanLocked(predicate, resume_token, limits, meta, page,
+                          pending ? &*pending : nullptr);
 }
 
 Status Tablet::TryScanPage(const ScanPredicate& predicate, std::string_view resume_token,
@@ -390,18 +441,26 @@ Status Tablet::TryScanPage(const ScanPredicate& predicate, std::string_view resu
     *busy = false;
     return Status::ServiceUnavailable("tablet " + dir_ + " is closed");
   }
-  bool drain_busy = false;
-  Status d = impl->DrainForRead(predicate.rows(), true, &drain_busy);
-  if (drain_busy) return Status::OK();
-  if (!d.ok()) {
-    *busy = false;
-    return d;
+  std::string_view row;
+  const bool point = SingleRow(predicate.rows(), &row) &&
+                     impl->buffer.BatchesOfRow(row) <= Impl::kMaxOverlayBatches;
+  if (!point) {
+    bool drain_busy = false;
+    Status d = impl->DrainForRead(predicate.rows(), true, &drain_busy);
+    if (drain_busy) return Status::OK();
+    if (!d.ok()) {
+      *busy = false;
+      return d;
+    }
   }
   TabletMeta meta = impl->MetaCopy();
   std::shared_lock<std::shared_mutex> r(impl->rw_mu, std::try_to_lock);
   if (!r.owns_lock()) return Status::OK();
   *busy = false;
-  return impl->ScanLocked(predicate, resume_token, limits, meta, page);
+  std::optional<RowOverlay> pending;
+  if (point) pending = impl->PendingRow(row);
+  return impl->ScanLocked(predicate, resume_token, limits, meta, page,
+                          pending ? &*pending : nullptr);
 }
 
 }  // namespace kdi::storage

@@ -1,6 +1,8 @@
 // WriteBuffer and the write-ahead log form of a batch. Contract: write_buffer.h.
 #include "lib/storage/write_buffer.h"
 
+#include <algorithm>
+
 #include "lib/util/coding.h"
 
 namespace kdi::storage {
@@ -59,11 +61,7 @@ Status PendingBatch::DecodeFrom(std::string_view src, PendingBatch* out) {
 
 void WriteBuffer::Push(PendingBatch batch) {
   std::lock_guard<std::mutex> l(mu_);
-  for (const std::string& r : batch.rows) {
-    RowEntry& e = rows_[r];
-    e.batches++;
-    e.revision = batch.revision;
-  }
+  for (const std::string& r : batch.rows) rows_[r].revisions.push_back(batch.revision);
   bytes_ += batch.MemoryBytes();
   queue_.push_back(std::move(batch));
   count_.store(queue_.size(), std::memory_order_release);
@@ -82,7 +80,11 @@ void WriteBuffer::PopFront(size_t n) {
     const PendingBatch& b = queue_.front();
     for (const std::string& r : b.rows) {
       auto it = rows_.find(r);
-      if (it != rows_.end() && --it->second.batches == 0) rows_.erase(it);
+      if (it == rows_.end()) continue;
+      // The oldest batch goes first, so it is the front of each of its rows' lists.
+      std::deque<uint64_t>& revs = it->second.revisions;
+      if (!revs.empty()) revs.pop_front();
+      if (revs.empty()) rows_.erase(it);
     }
     bytes_ -= std::min(bytes_, b.MemoryBytes());
     queue_.pop_front();
@@ -114,7 +116,30 @@ bool WriteBuffer::HasRow(std::string_view row, uint64_t* revision) const {
   std::lock_guard<std::mutex> l(mu_);
   auto it = rows_.find(row);
   if (it == rows_.end()) return false;
-  if (revision != nullptr) *revision = it->second.revision;
+  if (revision != nullptr) *revision = it->second.revisions.back();
+  return true;
+}
+
+size_t WriteBuffer::BatchesOfRow(std::string_view row) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = rows_.find(row);
+  return it == rows_.end() ? 0 : it->second.revisions.size();
+}
+
+bool WriteBuffer::CollectRowOps(std::string_view row, std::string_view key_prefix,
+                                std::vector<const BatchOp*>* ops) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = rows_.find(row);
+  if (it == rows_.end()) return false;
+  for (uint64_t rev : it->second.revisions) {
+    // Revisions increase along the queue: find the batch by binary search.
+    auto b = std::lower_bound(queue_.begin(), queue_.end(), rev,
+                              [](const PendingBatch& p, uint64_t r) { return p.revision < r; });
+    if (b == queue_.end() || b->revision != rev) continue;  // cannot happen
+    for (const BatchOp& op : b->ops) {
+      if (op.key.compare(0, key_prefix.size(), key_prefix) == 0) ops->push_back(&op);
+    }
+  }
   return true;
 }
 

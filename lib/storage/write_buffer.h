@@ -70,13 +70,21 @@ class WriteBuffer {
   // Whether a pending batch touches row; if so *revision (optional) receives the
   // newest such batch's revision.
   bool HasRow(std::string_view row, uint64_t* revision = nullptr) const;
+  // How many pending batches touch row.
+  size_t BatchesOfRow(std::string_view row) const;
   // Whether a pending batch touches a row inside rows.
   bool TouchesAny(const StringIntervalSet& rows) const;
+  // Appends to *ops the operations of the pending batches touching row whose
+  // key starts with key_prefix (the row's encoded prefix), oldest batch first
+  // and in order within a batch; false (nothing appended) if no pending batch
+  // touches row. The pointers are valid until PopFront removes those batches
+  // (a tablet pops only under its B-tree lock, which its readers hold).
+  bool CollectRowOps(std::string_view row, std::string_view key_prefix,
+                     std::vector<const BatchOp*>* ops) const;
 
  private:
   struct RowEntry {
-    uint32_t batches = 0;   // pending batches touching the row
-    uint64_t revision = 0;  // the newest one's revision
+    std::deque<uint64_t> revisions;  // of the pending batches touching the row, ascending
   };
   mutable std::mutex mu_;
   std::deque<PendingBatch> queue_;                      // GUARDED_BY(mu_)
