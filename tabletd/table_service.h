@@ -2,13 +2,14 @@
 // tabletd: Apply, ConditionalApply, Sync, ScanPage, GetRowRevision.
 //
 // ApplyWithFlags (305) with the sync flag is an Apply whose reply waits for
-// Tablet::Sync: the write may be done on the I/O thread (inline path), but
-// the Sync always runs on a worker, and the reply is sent only after it
-// returned OK; a Sync error is the reply (the batch was applied and may or
-// may not be durable: the message says so).
+// the tablet's log flush: the write may be done on the I/O thread (inline
+// path); the reply is sent by the tablet's syncer thread once a flush covers
+// the write (Tablet::SyncAsync); a flush error is the reply (the batch was
+// applied and may or may not be durable: the message says so). Sync requests
+// are answered the same way.
 //
 // Every handler runs on an RPC worker thread (Dispatch::kWorker: they block on
-// Berkeley DB and fsync) except point reads and small writes, which the RPC
+// Berkeley DB) except point reads and small writes, which the RPC
 // I/O thread answers itself when no lock of the tablet is held
 // (TryScanPageInline, TryApplyInline, TryConditionalApplyInline). Each decodes
 // its body (ProtocolError when malformed), checks the tablet reference,

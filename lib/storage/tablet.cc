@@ -648,18 +648,22 @@ Status Tablet::Impl::DrainUpTo(uint64_t up_to, bool try_only, bool* busy) {
 
 void Tablet::Impl::NoteWrite() {
   last_write_ms.store(SteadyMs(), std::memory_order_relaxed);
-  const bool pressed = buffer.bytes() > options.write_buffer_bytes / 4 * 3;
+  KickDrainer(buffer.bytes() > options.write_buffer_bytes / 4 * 3, false);
+}
+
+void Tablet::Impl::KickDrainer(bool kick, bool all) {
   std::lock_guard<std::mutex> l(drain_mu);
   if (drain_stop) return;
+  if (all) drain_all = true;
   if (!drainer_running) {
-    // An ended drainer has left its loop (it never waits for write_mu then).
+    // An ended drainer has left its loop (it never waits for a lock then).
     if (drainer.joinable()) drainer.join();
     drainer_running = true;
-    drain_kick = pressed;
+    drain_kick = kick;
     drainer = std::thread([this] { DrainerLoop(); });
     return;
   }
-  if (pressed && !drain_kick) {
+  if (kick && !drain_kick) {
     drain_kick = true;
     drain_cv.notify_one();
   }
@@ -675,7 +679,9 @@ void Tablet::Impl::DrainerLoop() {
                       [this] { return drain_stop || drain_kick; });
     if (drain_stop) break;
     const bool kicked = drain_kick;
+    const bool all = drain_all;
     drain_kick = false;
+    drain_all = false;
     const int64_t now = SteadyMs();
     const bool idle = now - last_write_ms.load(std::memory_order_relaxed) >= kIdleDrainMs;
     if (buffer.empty() && !kicked) {
@@ -705,7 +711,7 @@ void Tablet::Impl::DrainerLoop() {
       std::shared_lock<std::shared_mutex> life(life_mu);
       if (!closed && Poisoned().ok()) {
         // Without write_mu: writers append while the drainer applies.
-        const size_t keep = idle ? 0 : options.write_buffer_bytes / 4;
+        const size_t keep = idle || all ? 0 : options.write_buffer_bytes / 4;
         Status s = DrainDownTo(keep);
         if (s.ok()) {
           std::unique_lock<std::mutex> w(write_mu);
@@ -905,9 +911,12 @@ Status Tablet::ApplyInternal(const std::vector<Condition>* conditions,
     // (ReadRowLocked); write_mu keeps new ones out meanwhile. A hot row's
     // many pending batches are applied first instead.
     const std::string& row = batch[0].row();
-    if (impl->buffer.BatchesOfRow(row) > Impl::kMaxOverlayBatches) {
+    const size_t pending = impl->buffer.BatchesOfRow(row);
+    if (pending > Impl::kMaxOverlayBatches) {
       RETURN_NOT_OK(impl->DrainUpTo(impl->buffer.last_revision(), try_only, busy));
       if (try_only && *busy) return Status::OK();
+    } else if (pending > Impl::kHotRowBatches) {
+      impl->KickDrainer(true, true);
     }
     std::shared_lock<std::shared_mutex> r(impl->rw_mu, std::defer_lock);
     if (!try_only) {

@@ -103,6 +103,10 @@ struct Tablet::Impl {
   // After a write appended: starts or wakes the drainer when needed. Caller
   // holds write_mu.
   void NoteWrite();
+  // Starts the drainer if it is not running; kick: wake it for a round now;
+  // all: that round applies the whole buffer. Any thread (under life_mu).
+  void KickDrainer(bool kick, bool all);
+  bool drain_all = false;  // GUARDED_BY(drain_mu)
   void DrainerLoop();
   void StopDrainer();
   uint32_t drains_since_ckp_check = 0;  // GUARDED_BY(drain_mu)
@@ -196,10 +200,15 @@ struct Tablet::Impl {
   // The pending state of row (see row_overlay.h), if a pending batch touches
   // it. Caller holds rw_mu (shared), which keeps the batches pending.
   std::optional<RowOverlay> PendingRow(std::string_view row) const;
-  // A row with more pending batches than this (a hot row) is applied to the
-  // B-tree before it is read, rather than overlaid: building an overlay costs
-  // every pending operation of the row, a drain about the same once.
-  static constexpr size_t kMaxOverlayBatches = 8;
+  // Building an overlay costs every pending operation of the row. A read of a
+  // row with more pending batches than kHotRowBatches asks the drainer to
+  // apply the whole buffer (in the background); past kMaxOverlayBatches the
+  // reader applies it first itself.
+  static constexpr size_t kHotRowBatches = 8;
+  static constexpr size_t kMaxOverlayBatches = 128;
+  // Before reading row: whether to lay its pending batches over the B-tree
+  // (true) or apply the buffer first (false); kicks the drainer for a hot row.
+  bool OverlayRow(std::string_view row);
   // Cells of one row matching `predicate` (limited), for conditions; pending
   // batches of the row included (without applying them).
   Status ReadRowLocked(std::string_view row, const ScanPredicate& predicate, size_t max_cells,

@@ -307,6 +307,13 @@ Status Tablet::Impl::ScanLocked(const ScanPredicate& pred, std::string_view resu
   return scan(bulk);
 }
 
+bool Tablet::Impl::OverlayRow(std::string_view row) {
+  const size_t pending = buffer.BatchesOfRow(row);
+  if (pending > kMaxOverlayBatches) return false;
+  if (pending > kHotRowBatches) KickDrainer(true, true);
+  return true;
+}
+
 std::optional<RowOverlay> Tablet::Impl::PendingRow(std::string_view row) const {
   if (buffer.empty()) return std::nullopt;
   std::string prefix;
@@ -420,8 +427,7 @@ Status Tablet::ScanPage(const ScanPredicate& predicate, std::string_view resume_
   std::shared_lock<std::shared_mutex> life(impl->life_mu);
   if (impl->closed) return Status::ServiceUnavailable("tablet " + dir_ + " is closed");
   std::string_view row;
-  const bool point = SingleRow(predicate.rows(), &row) &&
-                     impl->buffer.BatchesOfRow(row) <= Impl::kMaxOverlayBatches;
+  const bool point = SingleRow(predicate.rows(), &row) && impl->OverlayRow(row);
   if (!point) RETURN_NOT_OK(impl->DrainForRead(predicate.rows(), false, nullptr));
   TabletMeta meta = impl->MetaCopy();
   std::shared_lock<std::shared_mutex> r(impl->rw_mu);
@@ -442,8 +448,7 @@ Status Tablet::TryScanPage(const ScanPredicate& predicate, std::string_view resu
     return Status::ServiceUnavailable("tablet " + dir_ + " is closed");
   }
   std::string_view row;
-  const bool point = SingleRow(predicate.rows(), &row) &&
-                     impl->buffer.BatchesOfRow(row) <= Impl::kMaxOverlayBatches;
+  const bool point = SingleRow(predicate.rows(), &row) && impl->OverlayRow(row);
   if (!point) {
     bool drain_busy = false;
     Status d = impl->DrainForRead(predicate.rows(), true, &drain_busy);
