@@ -204,7 +204,7 @@ struct Tablet::Impl {
   // row with more pending batches than kHotRowBatches asks the drainer to
   // apply the whole buffer (in the background); past kMaxOverlayBatches the
   // reader applies it first itself.
-  static constexpr size_t kHotRowBatches = 8;
+  static constexpr size_t kHotRowBatches = 32;
   static constexpr size_t kMaxOverlayBatches = 128;
   // Before reading row: whether to lay its pending batches over the B-tree
   // (true) or apply the buffer first (false); kicks the drainer for a hot row.
