@@ -46,6 +46,13 @@ void AppendRaw(const std::string& path, std::string_view bytes) {
   close(fd);
 }
 
+void WriteAt(const std::string& path, off_t offset, std::string_view bytes) {
+  int fd = open(path.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(pwrite(fd, bytes.data(), bytes.size(), offset), static_cast<ssize_t>(bytes.size()));
+  close(fd);
+}
+
 off_t FileSize(const std::string& path) {
   struct stat st;
   EXPECT_EQ(stat(path.c_str(), &st), 0);
@@ -166,14 +173,11 @@ TEST(WriteLogTest, ASyncedLogWritesSpaceAheadThatReplayAndRollCut) {
   ASSERT_OK(log->Append("x"));
   log.reset();
   const std::string seg3 = dir.Join(WriteLog::SegmentName(3));
-  int fd = open(seg3.c_str(), O_WRONLY);
-  ASSERT_GE(fd, 0);
   std::string torn;
   PutFixed32(&torn, 1000);
   PutFixed32(&torn, 7);
   torn += "part";
-  ASSERT_EQ(pwrite(fd, torn.data(), torn.size(), 9), static_cast<ssize_t>(torn.size()));
-  close(fd);
+  WriteAt(seg3, 9, torn);
   recs = ReplayAll(dir.path(), &dropped);
   ASSERT_EQ(recs.size(), 5u);
   EXPECT_EQ(recs[4], "x");
@@ -191,10 +195,7 @@ TEST(WriteLogTest, DamageInASyncedSegmentIsCorruptionNotSilentLoss) {
   ASSERT_OK(log->Append("third"));
   log.reset();
   const std::string seg = dir.Join(WriteLog::SegmentName(1));
-  int fd = open(seg.c_str(), O_WRONLY);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(pwrite(fd, "X", 1, 9), 1);  // inside the first payload
-  close(fd);
+  WriteAt(seg, 9, "X");  // inside the first payload
   uint64_t dropped = 0;
   Status s;
   ReplayAll(dir.path(), &dropped, &s);

@@ -597,9 +597,7 @@ Status Tablet::Impl::DrainStep(uint64_t up_to, bool try_only, bool* busy) {
   // apply_mu first: the front of the buffer cannot change under it (only a
   // drain pops), so the chunk's pointers stay valid.
   std::unique_lock<std::mutex> a(apply_mu, std::defer_lock);
-  if (!try_only) {
-    a.lock();
-  } else if (!a.try_lock()) {
+  if (!LockOrTry(&a, try_only)) {
     *busy = true;
     return Status::OK();
   }
@@ -613,9 +611,7 @@ Status Tablet::Impl::DrainStep(uint64_t up_to, bool try_only, bool* busy) {
   chunk.resize(n);
   RETURN_NOT_OK(Poisoned());
   std::unique_lock<std::shared_mutex> x(rw_mu, std::defer_lock);
-  if (!try_only) {
-    x.lock();
-  } else if (!x.try_lock()) {
+  if (!LockOrTry(&x, try_only)) {
     *busy = true;
     return Status::OK();
   }
@@ -851,11 +847,7 @@ Status Tablet::ApplyInternal(const std::vector<Condition>* conditions,
   const bool try_only = busy != nullptr;
   if (try_only) *busy = true;
   std::shared_lock<std::shared_mutex> life(impl->life_mu, std::defer_lock);
-  if (!try_only) {
-    life.lock();
-  } else if (!life.try_lock()) {
-    return Status::OK();
-  }
+  if (!LockOrTry(&life, try_only)) return Status::OK();
   if (try_only) *busy = false;
   if (impl->closed) return Status::ServiceUnavailable("tablet " + dir_ + " is closed");
   if (batch.empty()) {
@@ -919,9 +911,7 @@ Status Tablet::ApplyInternal(const std::vector<Condition>* conditions,
       impl->KickDrainer(true, true);
     }
     std::shared_lock<std::shared_mutex> r(impl->rw_mu, std::defer_lock);
-    if (!try_only) {
-      r.lock();
-    } else if (!r.try_lock()) {
+    if (!LockOrTry(&r, try_only)) {
       *busy = true;
       return Status::OK();
     }

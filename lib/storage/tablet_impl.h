@@ -247,6 +247,17 @@ struct Tablet::Impl {
   Status DrainForRead(const StringIntervalSet& rows, bool try_only, bool* busy);
 };
 
+// Takes *lock (constructed with std::defer_lock): waits for it, or with
+// try_only only tries; false when the try failed.
+template <class Lock>
+bool LockOrTry(Lock* lock, bool try_only) {
+  if (!try_only) {
+    lock->lock();
+    return true;
+  }
+  return lock->try_lock();
+}
+
 // Versions of a family with max_age_seconds whose timestamp is below the cutoff
 // are expired (TTL); saturating, so any clock and age are safe.
 inline int64_t ExpiryCutoff(int64_t now, int64_t max_age_seconds) {
