@@ -190,6 +190,13 @@ TEST(RemoteOptionsTest, ParsesUri) {
   EXPECT_EQ(o.tls_key_file, "/c");
   ASSERT_OK(ParseRemoteUri("kdi://lockhost/t?tls_ca_file=/a&tls_cert_file=/b&tls_key_file=/c", &o));
   EXPECT_EQ(o.lockd_address, "lockhost:7400");
+  EXPECT_EQ(o.connections_per_server, 2u);
+  ASSERT_OK(ParseRemoteUri("kdi://h/t?connections_per_server=3&tls_ca_file=/a&tls_cert_file=/b"
+                           "&tls_key_file=/c",
+                           &o));
+  EXPECT_EQ(o.connections_per_server, 3u);
+  EXPECT_TRUE(ParseRemoteUri("kdi://h/t?connections_per_server=0", &o).IsInvalidArgument());
+  EXPECT_TRUE(ParseRemoteUri("kdi://h/t?connections_per_server=17", &o).IsInvalidArgument());
   EXPECT_TRUE(ParseRemoteUri("kdi://host", &o).IsInvalidArgument());
   EXPECT_TRUE(ParseRemoteUri("kdi:///t", &o).IsInvalidArgument());
   EXPECT_TRUE(ParseRemoteUri("kdi://h:99999/t", &o).IsInvalidArgument());

@@ -23,6 +23,7 @@ constexpr uint16_t kSleep = 902;      // sleeps the number of ms in the body
 constexpr uint16_t kAdminOnly = 903;  // roles: admin
 constexpr uint16_t kFail = 904;       // replies NotFound
 constexpr uint16_t kWhoAmI = 905;     // replies with the caller's principal
+constexpr uint16_t kPeerAddress = 906;  // replies with the caller's host:port
 
 inline void RegisterTestService(Server* s) {
   s->Register(kEcho, [](std::string body, ResponderPtr r) { r->Reply(Status::OK(), std::move(body)); });
@@ -39,6 +40,9 @@ inline void RegisterTestService(Server* s) {
   s->Register(kFail, [](std::string, ResponderPtr r) { r->Reply(Status::NotFound("no such thing")); });
   s->Register(kWhoAmI, [](std::string, ResponderPtr r) {
     r->Reply(Status::OK(), r->peer().principal + "/" + RoleName(r->peer().role));
+  });
+  s->Register(kPeerAddress, [](std::string, ResponderPtr r) {
+    r->Reply(Status::OK(), r->peer().address);
   });
 }
 

@@ -2,17 +2,22 @@
 // closures posted while the loop sleeps, while it is busy and from its own
 // callbacks all run, exactly once and in order; calls chained from
 // completions never stall; replies to many concurrent callers (small and
-// large frames interleaved on one connection) each reach their own caller.
+// large frames interleaved on one connection) each reach their own caller;
+// a channel pool ties each thread to one connection and spreads threads over
+// its connections.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "lib/rpc/channel_pool.h"
 #include "lib/rpc/client_loop.h"
 #include "t/rpc_fixture.h"
 
@@ -146,6 +151,63 @@ TEST_F(RpcTest, RepliesToManyCallersReachTheirOwnCaller) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(bad.load(), 0);
+}
+
+// Each of kThreads threads calls twice through the pool; returns the client
+// address (the server's view of the connection) of each thread's calls.
+std::vector<std::set<std::string>> AddressesPerThread(ChannelPool* pool, int threads) {
+  std::vector<std::set<std::string>> seen(threads);
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; t++) {
+    ts.emplace_back([&, t] {
+      for (int i = 0; i < 2; i++) {
+        std::string reply;
+        Status s = pool->ForCallingThread()->Call(kPeerAddress, "", &reply);
+        seen[t].insert(s.ok() ? reply : s.ToString());
+      }
+    });
+  }
+  for (auto& th : ts) th.join();
+  return seen;
+}
+
+class ChannelPoolTest : public RpcTest {
+ protected:
+  ChannelOptions PoolOptions() {
+    ChannelOptions co;
+    co.address = server_->address();
+    co.tls = certs_.ClientTls();
+    return co;
+  }
+};
+
+TEST_F(ChannelPoolTest, TiesEachThreadToOneConnectionAndSpreadsThreads) {
+  StartServer();
+  ChannelPool pool(PoolOptions(), 2);
+  ASSERT_EQ(pool.size(), 2u);
+  auto seen = AddressesPerThread(&pool, 6);
+  std::map<std::string, int> threads_per_connection;
+  for (const auto& addrs : seen) {
+    ASSERT_EQ(addrs.size(), 1u) << "a thread's calls used more than one connection";
+    ASSERT_EQ(addrs.begin()->rfind("127.0.0.1:", 0), 0u) << *addrs.begin();
+    threads_per_connection[*addrs.begin()]++;
+  }
+  // Threads take the channels round-robin: 6 threads, 3 on each connection.
+  ASSERT_EQ(threads_per_connection.size(), 2u);
+  for (const auto& [addr, n] : threads_per_connection) EXPECT_EQ(n, 3) << addr;
+  // The two channels run on two different loops.
+  EXPECT_NE(pool.at(0), pool.at(1));
+}
+
+TEST_F(ChannelPoolTest, OneChannelUsesOneConnectionAndSizesAreClamped) {
+  StartServer();
+  const ChannelOptions co = PoolOptions();
+  ChannelPool one(co, 1);
+  std::set<std::string> all;
+  for (const auto& addrs : AddressesPerThread(&one, 4)) all.insert(addrs.begin(), addrs.end());
+  EXPECT_EQ(all.size(), 1u);
+  EXPECT_EQ(ChannelPool(co, 0).size(), 1u);
+  EXPECT_EQ(ChannelPool(co, 1000).size(), ChannelPool::kMaxSize);
 }
 
 }  // namespace

@@ -130,6 +130,9 @@ Status ParseRemoteUri(const std::string& uri, RemoteTableOptions* out) {
     } else if (k == "max_batch_bytes") {
       RETURN_NOT_OK(number(1, int64_t{64} << 20));
       o.max_batch_bytes = n;
+    } else if (k == "connections_per_server") {
+      RETURN_NOT_OK(number(1, 16));
+      o.connections_per_server = n;
     } else if (k == "conf") {
       conf = v;
     } else if (k == "tls_ca_file") {

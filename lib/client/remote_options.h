@@ -11,6 +11,9 @@
 //   flush_interval_ms   longest a mutation waits in the buffer; 0 = only on
 //                       size, Sync, Scan, ApplyIf and Close         (100)
 //   max_batch_bytes     largest Apply RPC                           (1 MiB)
+//   connections_per_server  TLS connections to each tabletd, each with
+//                       its own client I/O thread; a calling thread
+//                       always uses the same one (rpc/channel_pool.h)  (2)
 //   conf                kdi.conf to read TLS settings from
 //   tls_ca_file, tls_cert_file, tls_key_file   PEM files (override conf)
 //
@@ -43,6 +46,7 @@ struct RemoteTableOptions {
   size_t write_buffer_bytes = 2u << 20;
   int64_t flush_interval_ms = 100;
   size_t max_batch_bytes = 1u << 20;
+  size_t connections_per_server = 2;
   int64_t initial_backoff_ms = 10;
   int64_t max_backoff_ms = 1000;
   uint32_t scan_page_cells = 4096;

@@ -9,6 +9,7 @@
 #include "kdi/lock_client.h"
 #include "lib/client/remote_table.h"
 #include "lib/rpc/channel.h"
+#include "lib/rpc/channel_pool.h"
 #include "lib/rpc/tls.h"
 
 namespace kdi::client {
@@ -150,24 +151,25 @@ class RpcBackend : public RemoteBackend {
     return no_apply_with_flags_.count(server) != 0;
   }
 
-  std::shared_ptr<rpc::Channel> ChannelFor(const std::string& server) {
+  // The connection to server of the calling thread (one of
+  // connections_per_server; see ChannelPool).
+  rpc::Channel* ChannelFor(const std::string& server) {
     std::lock_guard<std::mutex> l(channels_mu_);
-    auto it = channels_.find(server);
-    if (it != channels_.end()) return it->second;
-    rpc::ChannelOptions o;
-    o.address = server;
-    o.tls = tls_;
-    o.default_timeout_ms = options_.rpc_timeout_ms;
-    auto ch = std::make_shared<rpc::Channel>(o);
-    channels_[server] = ch;
-    return ch;
+    std::unique_ptr<rpc::ChannelPool>& pool = channels_[server];
+    if (pool == nullptr) {
+      rpc::ChannelOptions o;
+      o.address = server;
+      o.tls = tls_;
+      o.default_timeout_ms = options_.rpc_timeout_ms;
+      pool = std::make_unique<rpc::ChannelPool>(o, options_.connections_per_server);
+    }
+    return pool->ForCallingThread();
   }
 
   Status Call(const std::string& server, uint16_t type, const std::string& body,
               std::string* reply, int64_t timeout_ms) {
     if (server.empty()) return Status::ServiceUnavailable("no server address");
-    std::shared_ptr<rpc::Channel> ch = ChannelFor(server);
-    return ch->Call(type, body, reply, timeout_ms);
+    return ChannelFor(server)->Call(type, body, reply, timeout_ms);
   }
 
   const RemoteTableOptions options_;
@@ -178,7 +180,9 @@ class RpcBackend : public RemoteBackend {
   std::unique_ptr<lock::LockHandle> root_handle_;   // GUARDED_BY(mu_)
 
   std::mutex channels_mu_;
-  std::map<std::string, std::shared_ptr<rpc::Channel>> channels_;  // GUARDED_BY(channels_mu_)
+  // Pools are never removed while the backend lives (ChannelFor's pointer
+  // stays valid).
+  std::map<std::string, std::unique_ptr<rpc::ChannelPool>> channels_;  // GUARDED_BY(channels_mu_)
   // Servers that answered ApplyWithFlags with NotSupported (older tabletds).
   std::set<std::string> no_apply_with_flags_;  // GUARDED_BY(channels_mu_)
 };
@@ -219,7 +223,8 @@ std::map<std::string, std::weak_ptr<RemoteBackend>>& SharedBackends() {
 std::string SharingKey(const RemoteTableOptions& o) {
   std::string key;
   for (const std::string& part : {o.lockd_address, o.tls_ca_file, o.tls_cert_file,
-                                  o.tls_key_file, std::to_string(o.rpc_timeout_ms)}) {
+                                  o.tls_key_file, std::to_string(o.rpc_timeout_ms),
+                                  std::to_string(o.connections_per_server)}) {
     key += part;
     key.push_back('\0');
   }

@@ -29,6 +29,7 @@
 #ifndef KDI_LIB_RPC_CHANNEL_H_
 #define KDI_LIB_RPC_CHANNEL_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -46,7 +47,10 @@ class ClientLoop {
  public:
   ClientLoop();
   ~ClientLoop();  // joins the thread; REQUIRES: no Channel still uses it
-  static std::shared_ptr<ClientLoop> Shared();
+  // The process-wide shared loop number `index`, started on first use and
+  // stopped when the last Channel using it is gone. Loop 0 is the default loop
+  // of channels; a ChannelPool spreads its channels over loops 0..size-1.
+  static std::shared_ptr<ClientLoop> Shared(size_t index = 0);
 
   class Impl;
   Impl* impl() { return impl_.get(); }

@@ -4,6 +4,7 @@
 #include <event2/event.h>
 
 #include <cstdlib>
+#include <map>
 
 #include "lib/rpc/event_util.h"
 
@@ -120,15 +121,16 @@ ClientLoop::ClientLoop() : impl_(std::make_shared<Impl>()) { impl_->Start(impl_)
 
 ClientLoop::~ClientLoop() { impl_->Stop(); }
 
-std::shared_ptr<ClientLoop> ClientLoop::Shared() {
+std::shared_ptr<ClientLoop> ClientLoop::Shared(size_t index) {
   // Leaked on purpose: no destructor ordering problems at exit.
   static std::mutex* mu = new std::mutex;
-  static std::weak_ptr<ClientLoop>* shared = new std::weak_ptr<ClientLoop>;
+  static auto* shared = new std::map<size_t, std::weak_ptr<ClientLoop>>;
   std::lock_guard<std::mutex> l(*mu);
-  std::shared_ptr<ClientLoop> loop = shared->lock();
+  std::weak_ptr<ClientLoop>& slot = (*shared)[index];
+  std::shared_ptr<ClientLoop> loop = slot.lock();
   if (!loop) {
     loop = std::make_shared<ClientLoop>();
-    *shared = loop;
+    slot = loop;
   }
   return loop;
 }
