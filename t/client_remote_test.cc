@@ -956,6 +956,37 @@ TEST(RemoteTableTest, ReadsWaitOnlyForTheirOwnThreadsWrites) {
   ASSERT_OK(b_status);
 }
 
+// Flushes in flight are bounded: two for plain flushes (the writes of the
+// threads that wait gather into one batch), four for flushes that carry a
+// Sync (synced writes wait for the server's log).
+TEST(RemoteTableTest, FlushesInFlightAreBoundedAndSyncsGetMoreSlots) {
+  for (bool sync : {false, true}) {
+    SCOPED_TRACE(sync ? "Sync" : "Flush");
+    auto c = ThreeTablets();
+    std::unique_ptr<RemoteTable> t;
+    ASSERT_OK(RemoteTable::OpenWithBackend(c, test::FakeTableOptions(), &t));
+    Gate gate({0, 1, 2, 3, 4, 5});
+    c->OnApply(gate.Hook());
+    constexpr int kThreads = 6;
+    std::vector<Status> status(kThreads);
+    std::vector<Joiner> threads(kThreads);
+    for (int i = 0; i < kThreads; i++) {
+      threads[i].t = std::thread([&, i] {
+        status[i] = t->Set("r" + std::to_string(i), "w:x", 1, "v");
+        if (status[i].ok()) status[i] = sync ? t->Sync() : t->Flush();
+      });
+    }
+    const int bound = sync ? 4 : 2;
+    ASSERT_TRUE(gate.WaitEntered(bound));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(gate.entered(), bound);
+    gate.Release();
+    for (Joiner& j : threads) j.t.join();
+    for (const Status& s : status) EXPECT_OK(s);
+    EXPECT_EQ(c->cells("t").size(), static_cast<size_t>(kThreads));
+  }
+}
+
 TEST(RemoteTableTest, ClosedTableRefusesCalls) {
   auto c = ThreeTablets();
   std::unique_ptr<RemoteTable> t;

@@ -138,8 +138,11 @@ class RemoteTable : public Table {
   // (flush_error_). OK at once when the buffer is empty.
   // sync: the flush carries a Sync (see the header comment).
   Status SendBuffer(bool background, bool sync = false);
-  // At most this many flushes in flight (see SendBuffer).
+  // At most this many flushes in flight (see SendBuffer); a flush that carries
+  // a Sync may also take the slots up to kMaxSyncFlushesInFlight (see
+  // SyncFlush).
   static constexpr size_t kMaxFlushesInFlight = 2;
+  static constexpr size_t kMaxSyncFlushesInFlight = 4;
   // REQUIRES: l locked, buffer not empty, a slot free. Takes the buffer and
   // sends it (sync: carrying the Sync); returns with l unlocked, after
   // waking the flush waiters that are ready.
