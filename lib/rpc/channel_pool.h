@@ -39,13 +39,13 @@ class ChannelPool {
   Channel* at(size_t i) { return channels_[i].get(); }
   size_t size() const { return channels_.size(); }
 
-  // The calling thread's process-wide number (see above).
-  static size_t CallingThreadNumber();
-
   ChannelPool(const ChannelPool&) = delete;
   ChannelPool& operator=(const ChannelPool&) = delete;
 
  private:
+  // The calling thread's process-wide number (see above).
+  static size_t CallingThreadNumber();
+
   std::vector<std::unique_ptr<Channel>> channels_;
 };
 

@@ -903,12 +903,9 @@ Status Tablet::ApplyInternal(const std::vector<Condition>* conditions,
     // (ReadRowLocked); write_mu keeps new ones out meanwhile. A hot row's
     // many pending batches are applied first instead.
     const std::string& row = batch[0].row();
-    const size_t pending = impl->buffer.BatchesOfRow(row);
-    if (pending > Impl::kMaxOverlayBatches) {
+    if (!impl->OverlayRow(row)) {
       RETURN_NOT_OK(impl->DrainUpTo(impl->buffer.last_revision(), try_only, busy));
       if (try_only && *busy) return Status::OK();
-    } else if (pending > Impl::kHotRowBatches) {
-      impl->KickDrainer(true, true);
     }
     std::shared_lock<std::shared_mutex> r(impl->rw_mu, std::defer_lock);
     if (!LockOrTry(&r, try_only)) {

@@ -193,10 +193,11 @@ struct Tablet::Impl {
   Status MapBdbError(int rc, const std::string& op);
 
   // The scan engine; caller holds rw_mu (shared or exclusive) and life_mu.
-  // overlay (optional): a one-row read's pending state, merged with the B-tree.
+  // with_pending: a one-row read also sees the row's pending batches, laid
+  // over the B-tree (PendingRow); other reads ignore it.
   Status ScanLocked(const ScanPredicate& predicate, std::string_view resume_token,
                     const ScanLimits& limits, const TabletMeta& meta, ScanPageResult* page,
-                    const RowOverlay* overlay = nullptr);
+                    bool with_pending = false);
   // The pending state of row (see row_overlay.h), if a pending batch touches
   // it. Caller holds rw_mu (shared), which keeps the batches pending.
   std::optional<RowOverlay> PendingRow(std::string_view row) const;

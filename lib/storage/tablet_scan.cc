@@ -53,9 +53,25 @@ bool ScanCursorState::DecodeFrom(std::string_view src) {
          d.GetVarint64(&existing) && d.GetVarint64(&matched) && d.empty();
 }
 
+namespace {
+
+// Whether rows is exactly one row (a point read), and which.
+bool SingleRow(const StringIntervalSet& rows, std::string_view* row) {
+  if (rows.intervals().size() != 1) return false;
+  const StringInterval& r = rows.intervals()[0];
+  if (r.upper_unbounded || r.upper.size() != r.lower.size() + 1 || r.upper.back() != '\0' ||
+      r.upper.compare(0, r.lower.size(), r.lower) != 0) {
+    return false;
+  }
+  *row = r.lower;
+  return true;
+}
+
+}  // namespace
+
 Status Tablet::Impl::ScanLocked(const ScanPredicate& pred, std::string_view resume_token,
                                 const ScanLimits& limits, const TabletMeta& meta,
-                                ScanPageResult* page, const RowOverlay* overlay) {
+                                ScanPageResult* page, bool with_pending) {
   // page->cells is reused: its first `n` elements are this page's cells, the
   // rest are spare Cells whose strings keep their capacity (a caller that hands
   // the same page back, like LocalTable, then allocates nothing per cell).
@@ -109,10 +125,8 @@ Status Tablet::Impl::ScanLocked(const ScanPredicate& pred, std::string_view resu
   CursorCloser closer(raw);
   // A point read (one exact row) reads pair by pair (see bulk_cursor.h) unless
   // its row is long; anything else reads in bulk from the start.
-  const StringInterval& r0 = rints[0];
-  const bool one_row = rints.size() == 1 && !r0.upper_unbounded &&
-                       r0.upper.size() == r0.lower.size() + 1 && r0.upper.back() == '\0' &&
-                       r0.upper.compare(0, r0.lower.size(), r0.lower) == 0;
+  std::string_view point_row;
+  const bool one_row = SingleRow(rowset, &point_row);
   BulkCursor bulk(raw, one_row ? kPointReadSinglePairs : 0);
   // The scan proper, over the B-tree alone or merged with a row overlay
   // (generic: each cursor type gets its own inlined copy).
@@ -300,9 +314,11 @@ Status Tablet::Impl::ScanLocked(const ScanPredicate& pred, std::string_view resu
     if (!page->done) last.EncodeTo(&page->resume_token);
     return Status::OK();
   };
-  if (overlay != nullptr) {
-    OverlayCursor merged(&bulk, overlay);
-    return scan(merged);
+  if (with_pending && one_row) {
+    if (std::optional<RowOverlay> pending = PendingRow(point_row)) {
+      OverlayCursor merged(&bulk, &*pending);
+      return scan(merged);
+    }
   }
   return scan(bulk);
 }
@@ -332,8 +348,7 @@ Status Tablet::Impl::ReadRowLocked(std::string_view row, const ScanPredicate& pr
   limits.max_cells = max_cells;
   limits.max_bytes = std::numeric_limits<size_t>::max();
   ScanPageResult page;
-  std::optional<RowOverlay> pending = PendingRow(row);
-  RETURN_NOT_OK(ScanLocked(p, "", limits, meta, &page, pending ? &*pending : nullptr));
+  RETURN_NOT_OK(ScanLocked(p, "", limits, meta, &page, /*with_pending=*/true));
   *out = std::move(page.cells);
   return Status::OK();
 }
@@ -402,22 +417,6 @@ Status Tablet::Impl::EvaluateCondition(const Condition& c, std::string_view row,
   return Status::InvalidArgument("unknown condition type");
 }
 
-namespace {
-
-// Whether rows is exactly one row (a point read), and which.
-bool SingleRow(const StringIntervalSet& rows, std::string_view* row) {
-  if (rows.intervals().size() != 1) return false;
-  const StringInterval& r = rows.intervals()[0];
-  if (r.upper_unbounded || r.upper.size() != r.lower.size() + 1 || r.upper.back() != '\0' ||
-      r.upper.compare(0, r.lower.size(), r.lower) != 0) {
-    return false;
-  }
-  *row = r.lower;
-  return true;
-}
-
-}  // namespace
-
 // Reads of pending rows: a point read lays the row's pending batches over the
 // B-tree (RowOverlay), unless they are many; any other read first applies the
 // pending batches that touch its rows (DrainForRead).
@@ -431,10 +430,7 @@ Status Tablet::ScanPage(const ScanPredicate& predicate, std::string_view resume_
   if (!point) RETURN_NOT_OK(impl->DrainForRead(predicate.rows(), false, nullptr));
   TabletMeta meta = impl->MetaCopy();
   std::shared_lock<std::shared_mutex> r(impl->rw_mu);
-  std::optional<RowOverlay> pending;
-  if (point) pending = impl->PendingRow(row);
-  return impl->ScanLocked(predicate, resume_token, limits, meta, page,
-                          pending ? &*pending : nullptr);
+  return impl->ScanLocked(predicate, resume_token, limits, meta, page, point);
 }
 
 Status Tablet::TryScanPage(const ScanPredicate& predicate, std::string_view resume_token,
@@ -462,10 +458,7 @@ Status Tablet::TryScanPage(const ScanPredicate& predicate, std::string_view resu
   std::shared_lock<std::shared_mutex> r(impl->rw_mu, std::try_to_lock);
   if (!r.owns_lock()) return Status::OK();
   *busy = false;
-  std::optional<RowOverlay> pending;
-  if (point) pending = impl->PendingRow(row);
-  return impl->ScanLocked(predicate, resume_token, limits, meta, page,
-                          pending ? &*pending : nullptr);
+  return impl->ScanLocked(predicate, resume_token, limits, meta, page, point);
 }
 
 }  // namespace kdi::storage
