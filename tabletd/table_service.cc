@@ -98,28 +98,28 @@ void TableService::Register(rpc::Server* server) {
                    rpc::Dispatch::kWorker, any);
 }
 
+bool TableService::AcquireOrReply(const client::TabletRef& ref, bool for_write, TabletUse* use,
+                                  const rpc::ResponderPtr& r) {
+  Status s = client::CheckTabletRef(ref);
+  if (s.ok()) s = registry_->Acquire(ref, for_write, use);
+  if (!s.ok()) r->Reply(s);
+  return s.ok();
+}
+
 void TableService::HandleApply(std::string body, rpc::ResponderPtr r) {
   client::ApplyRequest req;
-  Status s = client::DecodeApplyRequest(body, &req);
-  if (!s.ok()) return r->Reply(s);
-  HandleApplyRequest(req, std::move(r));
+  if (DecodeOrReply(client::DecodeApplyRequest, body, &req, r)) HandleApplyRequest(req, r);
 }
 
 void TableService::HandleApplyWithFlags(std::string body, rpc::ResponderPtr r) {
   client::ApplyRequest req;
-  Status s = client::DecodeApplyWithFlagsRequest(body, &req);
-  if (!s.ok()) return r->Reply(s);
-  HandleApplyRequest(req, std::move(r));
+  if (DecodeOrReply(client::DecodeApplyWithFlagsRequest, body, &req, r)) HandleApplyRequest(req, r);
 }
 
 void TableService::HandleApplyRequest(const client::ApplyRequest& req, rpc::ResponderPtr r) {
-  Status s = client::CheckTabletRef(req.tablet);
-  if (!s.ok()) return r->Reply(s);
   if (req.rows.empty()) return r->Reply(Status::InvalidArgument("Apply with no rows"));
   TabletUse use;
-  s = registry_->Acquire(req.tablet, true, &use);
-  if (!s.ok()) return r->Reply(s);
-  ApplyAndReply(req, use, r, nullptr);
+  if (AcquireOrReply(req.tablet, /*for_write=*/true, &use, r)) ApplyAndReply(req, use, r, nullptr);
 }
 
 void TableService::SyncAndReply(const client::TabletRef& ref, const TabletUse& use,
@@ -168,13 +168,11 @@ bool TableService::ApplyAndReply(const client::ApplyRequest& req, const TabletUs
 
 void TableService::HandleConditionalApply(std::string body, rpc::ResponderPtr r) {
   client::ConditionalApplyRequest req;
-  Status s = client::DecodeConditionalApplyRequest(body, &req);
-  if (s.ok()) s = client::CheckTabletRef(req.tablet);
-  if (!s.ok()) return r->Reply(s);
   TabletUse use;
-  s = registry_->Acquire(req.tablet, true, &use);
-  if (!s.ok()) return r->Reply(s);
-  ConditionalApplyAndReply(req, use, r, nullptr);
+  if (DecodeOrReply(client::DecodeConditionalApplyRequest, body, &req, r) &&
+      AcquireOrReply(req.tablet, /*for_write=*/true, &use, r)) {
+    ConditionalApplyAndReply(req, use, r, nullptr);
+  }
 }
 
 bool TableService::ConditionalApplyAndReply(const client::ConditionalApplyRequest& req,
@@ -249,32 +247,30 @@ bool TableService::TryConditionalApplyInline(const std::string& body,
 
 void TableService::HandleSync(std::string body, rpc::ResponderPtr r) {
   client::SyncRequest req;
-  Status s = client::DecodeSyncRequest(body, &req);
-  if (s.ok()) s = client::CheckTabletRef(req.tablet);
-  if (!s.ok()) return r->Reply(s);
   TabletUse use;
   // A frozen (split) parent took no write since the split; syncing it is fine.
-  s = registry_->Acquire(req.tablet, false, &use);
-  if (!s.ok()) return r->Reply(s);
+  if (!DecodeOrReply(client::DecodeSyncRequest, body, &req, r) ||
+      !AcquireOrReply(req.tablet, /*for_write=*/false, &use, r)) {
+    return;
+  }
   const std::string what = "syncing " + req.tablet.ToString();
   use.tablet()->SyncAsync([r, what](Status st) { r->Reply(st.CloneAndPrepend(what)); });
 }
 
 void TableService::HandleScanPage(std::string body, rpc::ResponderPtr r) {
   client::ScanPageRequest req;
-  Status s = client::DecodeScanPageRequest(body, &req);
-  if (s.ok()) s = client::CheckTabletRef(req.tablet);
-  if (!s.ok()) return r->Reply(s);
   TabletUse use;
-  s = registry_->Acquire(req.tablet, false, &use);
-  if (!s.ok()) return r->Reply(s);
+  if (!DecodeOrReply(client::DecodeScanPageRequest, body, &req, r) ||
+      !AcquireOrReply(req.tablet, /*for_write=*/false, &use, r)) {
+    return;
+  }
   counters_->scans++;
   use.served()->scans++;
   storage::ScanLimits limits;
   limits.max_cells = req.max_cells;
   limits.max_bytes = req.max_bytes;
   storage::ScanPageResult* page = ThreadPage();
-  s = use.tablet()->ScanPage(req.predicate, req.resume_token, limits, page);
+  Status s = use.tablet()->ScanPage(req.predicate, req.resume_token, limits, page);
   if (!s.ok()) return r->Reply(s.CloneAndPrepend("scanning " + req.tablet.ToString()));
   ReplyWithPage(page, r);
 }
@@ -342,14 +338,13 @@ bool TableService::TryScanPageInline(const std::string& body, const rpc::Respond
 
 void TableService::HandleGetRowRevision(std::string body, rpc::ResponderPtr r) {
   client::RowRevisionRequest req;
-  Status s = client::DecodeRowRevisionRequest(body, &req);
-  if (s.ok()) s = client::CheckTabletRef(req.tablet);
-  if (!s.ok()) return r->Reply(s);
   TabletUse use;
-  s = registry_->Acquire(req.tablet, false, &use);
-  if (!s.ok()) return r->Reply(s);
+  if (!DecodeOrReply(client::DecodeRowRevisionRequest, body, &req, r) ||
+      !AcquireOrReply(req.tablet, /*for_write=*/false, &use, r)) {
+    return;
+  }
   client::RowRevisionReply reply;
-  s = use.tablet()->GetRowRevision(req.row, &reply.revision);
+  Status s = use.tablet()->GetRowRevision(req.row, &reply.revision);
   if (!s.ok()) return r->Reply(s);
   std::string out;
   client::EncodeRowRevisionReply(reply, &out);

@@ -26,6 +26,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kdi/schema.h"
@@ -104,6 +105,20 @@ class TableService {
   static constexpr size_t kKeepColumnBytes = 64;
   static constexpr size_t kKeepValueBytes = 256;
   void HandleGetRowRevision(std::string body, rpc::ResponderPtr r);
+
+  // The worker handlers' common start. Each returns false after replying
+  // with the error: DecodeOrReply when body does not decode (ProtocolError),
+  // AcquireOrReply when ref is malformed (InvalidArgument) or its tablet is
+  // not served here for reading or writing (tablet_registry.h).
+  template <typename Request>
+  static bool DecodeOrReply(Status (*decode)(std::string_view, Request*), const std::string& body,
+                            Request* req, const rpc::ResponderPtr& r) {
+    Status s = decode(body, req);
+    if (!s.ok()) r->Reply(s);
+    return s.ok();
+  }
+  bool AcquireOrReply(const client::TabletRef& ref, bool for_write, TabletUse* use,
+                      const rpc::ResponderPtr& r);
 
   const TabletdConfig& config_;
   rpc::Server* server_ = nullptr;  // set by Register(): its worker pool
