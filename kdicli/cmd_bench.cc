@@ -358,7 +358,7 @@ int RunBench(Context* ctx) {
              "(default: run/ beside the kdi.conf in use)").ValueName("DIR");
   f->AddInt("versions", 1, 0, UINT32_MAX, "versions kept per field in the table --create "
             "makes and in a local:/mem: table (0: all; 1 is HBase's default)").ValueName("N");
-  f->AddInt("baseline_cache_mb", 167, 1, 1 << 20, "Berkeley DB cache of a local: table")
+  f->AddInt("baseline_cache_mb", 161, 1, 1 << 20, "Berkeley DB cache of a local: table")
       .ValueName("MB");
   std::vector<std::string> args;
   int rc;

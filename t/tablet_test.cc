@@ -47,6 +47,9 @@ class TabletTest : public ::testing::Test {
   void SetUp() override {
     options_.now_micros = FakeNow;
     options_.env = &env_;
+    // Every test's point reads go through the row cache (as in a tabletd);
+    // RowCacheOffReadsTheBTreeAlone covers the tablet without one.
+    options_.row_cache_bytes = 1 << 20;
   }
 
   std::unique_ptr<Tablet> Make(const std::string& schema_text = "*",
@@ -1291,4 +1294,164 @@ TEST_F(TabletTest, WritesInTheBufferAndInRolledSegmentsSurviveAProcessDeath) {
 }
 
 }  // namespace
+}  // namespace kdi::storage
+
+namespace kdi::storage {
+
+// ---- row cache ----
+
+TEST(RowCacheTest, LookupInsertEraseGenerationsAndEviction) {
+  auto entry = [](uint64_t gen, std::vector<std::pair<std::string, std::string>> pairs) {
+    auto e = std::make_shared<RowCache::Entry>();
+    e->generation = gen;
+    e->pairs = std::move(pairs);
+    return e;
+  };
+  const size_t one = RowCache::Charge("r1", {{"k1", std::string(100, 'x')}});
+  RowCache cache(3 * one);
+  EXPECT_EQ(cache.Lookup("r1", 0), nullptr);
+  cache.Insert("r1", entry(0, {{"k1", std::string(100, 'x')}}));
+  std::shared_ptr<const RowCache::Entry> hit = cache.Lookup("r1", 0);
+  ASSERT_NE(hit, nullptr);
+  EXPECT_EQ(hit->pairs.size(), 1u);
+  EXPECT_EQ(hit->bytes, one);
+  // Another generation: stale.
+  EXPECT_EQ(cache.Lookup("r1", 1), nullptr);
+  // An older entry does not replace a newer one.
+  cache.Insert("r1", entry(1, {{"k1", std::string(100, 'y')}}));
+  cache.Insert("r1", entry(0, {{"k1", std::string(100, 'z')}}));
+  ASSERT_NE(cache.Lookup("r1", 1), nullptr);
+  EXPECT_EQ(cache.Lookup("r1", 1)->pairs[0].second, std::string(100, 'y'));
+  EXPECT_EQ(cache.rows(), 1u);
+  cache.Erase("r1");
+  EXPECT_EQ(cache.Lookup("r1", 1), nullptr);
+  EXPECT_EQ(cache.rows(), 0u);
+  EXPECT_EQ(cache.bytes(), 0u);
+  // Least recently used rows go first once the capacity is exceeded.
+  cache.Insert("r1", entry(1, {{"k1", std::string(100, 'a')}}));
+  cache.Insert("r2", entry(1, {{"k1", std::string(100, 'b')}}));
+  cache.Insert("r3", entry(1, {{"k1", std::string(100, 'c')}}));
+  ASSERT_NE(cache.Lookup("r1", 1), nullptr);  // r2 is now the least recent
+  cache.Insert("r4", entry(1, {{"k1", std::string(100, 'd')}}));
+  EXPECT_EQ(cache.rows(), 3u);
+  EXPECT_LE(cache.bytes(), 3 * one);
+  EXPECT_EQ(cache.Lookup("r2", 1), nullptr);
+  EXPECT_NE(cache.Lookup("r1", 1), nullptr);
+  EXPECT_NE(cache.Lookup("r3", 1), nullptr);
+  EXPECT_NE(cache.Lookup("r4", 1), nullptr);
+  // A row over the limits is remembered as too big, without its pairs.
+  RowCache big(1 << 20);
+  std::vector<std::pair<std::string, std::string>> many;
+  for (size_t i = 0; i <= RowCache::kMaxRowPairs; ++i) {
+    many.emplace_back("k" + std::to_string(i), "v");
+  }
+  big.Insert("wide", entry(0, many));
+  ASSERT_NE(big.Lookup("wide", 0), nullptr);
+  EXPECT_TRUE(big.Lookup("wide", 0)->too_big);
+  EXPECT_TRUE(big.Lookup("wide", 0)->pairs.empty());
+  big.Insert("long", entry(0, {{"k", std::string(RowCache::kMaxRowBytes + 1, 'v')}}));
+  EXPECT_TRUE(big.Lookup("long", 0)->too_big);
+  EXPECT_EQ(big.hits(), 0u);
+  EXPECT_EQ(big.misses(), 4u);
+}
+
+TEST(RowCacheTest, CursorSeeksWithinTheRowOnly) {
+  RowCache::Entry e;
+  e.pairs = {{"b1", "1"}, {"b3", "3"}, {"b5", "5"}};
+  RowCacheCursor c(&e);
+  ASSERT_EQ(c.Seek("a"), 0);
+  EXPECT_EQ(c.key(), "b1");
+  ASSERT_EQ(c.Seek("b2"), 0);
+  EXPECT_EQ(c.key(), "b3");
+  EXPECT_EQ(c.value(), "3");
+  ASSERT_EQ(c.Next(), 0);
+  EXPECT_EQ(c.key(), "b5");
+  EXPECT_EQ(c.Next(), DB_NOTFOUND);
+  EXPECT_EQ(c.Next(), DB_NOTFOUND);
+  EXPECT_EQ(c.Seek("b6"), DB_NOTFOUND);
+  ASSERT_EQ(c.Seek("b5"), 0);
+  EXPECT_EQ(c.key(), "b5");
+  RowCache::Entry empty;
+  RowCacheCursor none(&empty);
+  EXPECT_EQ(none.Seek(""), DB_NOTFOUND);
+}
+
+// A point read fills the cache and the next is a hit; every way the B-tree
+// changes under a cached row (a drained write, an erasure of the row or of a
+// column, a compaction) is seen by the next read.
+TEST_F(TabletTest, RowCacheServesPointReadsAndForgetsChangedRows) {
+  auto t = Make("v:versions=1 ttl:ttl=10 *");
+  const int64_t now = g_now.load();
+  ASSERT_OK(Set(t.get(), "a", "v:x", 1, "a1"));
+  ASSERT_OK(Set(t.get(), "b", "v:x", 1, "b1"));
+  ASSERT_OK(Set(t.get(), "b", "f:y", 2, "y2"));
+  ASSERT_OK(t->Checkpoint());  // the writes are in the B-tree
+  const std::string row_b = "row = \"b\"";
+  EXPECT_EQ(Render(ScanAll(t.get(), row_b)), (V{"b|f:y|2|y2", "b|v:x|1|b1"}));
+  Tablet::RowCacheCounters c0 = t->row_cache_counters();
+  EXPECT_EQ(c0.rows, 1u);
+  EXPECT_GT(c0.bytes, 0u);
+  EXPECT_EQ(Render(ScanAll(t.get(), row_b)), (V{"b|f:y|2|y2", "b|v:x|1|b1"}));
+  // A narrower predicate is answered from the same entry.
+  EXPECT_EQ(Render(ScanAll(t.get(), row_b + " and column = \"v:x\"")), (V{"b|v:x|1|b1"}));
+  Tablet::RowCacheCounters c1 = t->row_cache_counters();
+  EXPECT_EQ(c1.hits, c0.hits + 2);
+  EXPECT_EQ(c1.misses, c0.misses);
+
+  // A newer version, read while pending and after the drain.
+  ASSERT_OK(Set(t.get(), "b", "v:x", 5, "b5"));
+  EXPECT_EQ(Render(ScanAll(t.get(), row_b)), (V{"b|f:y|2|y2", "b|v:x|5|b5"}));
+  ASSERT_OK(t->Checkpoint());
+  EXPECT_EQ(Render(ScanAll(t.get(), row_b)), (V{"b|f:y|2|y2", "b|v:x|5|b5"}));
+  EXPECT_EQ(Render(ScanAll(t.get(), row_b)), (V{"b|f:y|2|y2", "b|v:x|5|b5"}));
+  // Only the written row left the cache: a's entry (filled now) survives b's writes.
+  EXPECT_EQ(Render(ScanAll(t.get(), "row = \"a\"")), (V{"a|v:x|1|a1"}));
+  uint64_t hits = t->row_cache_counters().hits;
+  ASSERT_OK(Set(t.get(), "b", "f:z", 3, "z3"));
+  ASSERT_OK(t->Checkpoint());
+  EXPECT_EQ(Render(ScanAll(t.get(), "row = \"a\"")), (V{"a|v:x|1|a1"}));
+  EXPECT_EQ(t->row_cache_counters().hits, hits + 1);
+
+  // Erasures of a column and of the row.
+  ASSERT_OK(t->Apply({RowMutation("b").EraseColumn("f:y")}, nullptr));
+  ASSERT_OK(t->Checkpoint());
+  EXPECT_EQ(Render(ScanAll(t.get(), row_b)), (V{"b|f:z|3|z3", "b|v:x|5|b5"}));
+  ASSERT_OK(t->Apply({RowMutation("b").EraseRow()}, nullptr));
+  ASSERT_OK(t->Checkpoint());
+  EXPECT_TRUE(ScanAll(t.get(), row_b).empty());
+  EXPECT_TRUE(ScanAll(t.get(), row_b).empty());  // a cached empty row
+
+  // TTL is applied to cached cells at read time, and a compaction (which
+  // removes the expired cell from the B-tree) makes the entries stale.
+  ASSERT_OK(Set(t.get(), "c", "ttl:t", now - 9 * 1000000, "t"));
+  ASSERT_OK(t->Checkpoint());
+  EXPECT_EQ(ScanAll(t.get(), "row = \"c\"").size(), 1u);
+  EXPECT_EQ(ScanAll(t.get(), "row = \"c\"").size(), 1u);  // from the cache
+  g_now += 2 * 1000000;
+  EXPECT_TRUE(ScanAll(t.get(), "row = \"c\"").empty());
+  const uint64_t misses = t->row_cache_counters().misses;
+  CompactStats stats;
+  ASSERT_OK(t->Compact(&stats));
+  EXPECT_EQ(stats.cells_removed, 1u);
+  EXPECT_TRUE(ScanAll(t.get(), "row = \"c\"").empty());
+  EXPECT_EQ(Render(ScanAll(t.get(), "row = \"a\"")), (V{"a|v:x|1|a1"}));
+  EXPECT_EQ(t->row_cache_counters().misses, misses + 2);
+  g_now -= 2 * 1000000;
+}
+
+// Without a row cache (TabletOptions::row_cache_bytes 0) point reads read the
+// B-tree; the counters stay zero.
+TEST_F(TabletTest, RowCacheOffReadsTheBTreeAlone) {
+  options_.row_cache_bytes = 0;
+  auto t = Make();
+  ASSERT_OK(Set(t.get(), "b", "f:x", 1, "b1"));
+  ASSERT_OK(t->Checkpoint());
+  EXPECT_EQ(Render(ScanAll(t.get(), "row = \"b\"")), (V{"b|f:x|1|b1"}));
+  ASSERT_OK(Set(t.get(), "b", "f:x", 2, "b2"));
+  ASSERT_OK(t->Checkpoint());
+  EXPECT_EQ(Render(ScanAll(t.get(), "row = \"b\"")), (V{"b|f:x|2|b2", "b|f:x|1|b1"}));
+  Tablet::RowCacheCounters c = t->row_cache_counters();
+  EXPECT_EQ(c.hits + c.misses + c.rows + c.bytes, 0u);
+}
+
 }  // namespace kdi::storage

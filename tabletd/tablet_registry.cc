@@ -193,10 +193,14 @@ Status TabletRegistry::OpenStorageWithShare(const LoadTabletRequest& req,
                                             std::unique_ptr<storage::Tablet>* out) {
   storage::TabletOptions to;
   // The share pays for the write buffer (acknowledged writes not yet in the
-  // B-tree: an eighth, at most 32 MiB) and the Berkeley DB environment.
+  // B-tree: an eighth, at most 32 MiB), the row cache (point reads of hot
+  // small rows: a thirty-second, at most 8 MiB) and the Berkeley DB
+  // environment.
   const uint64_t buffer = std::min<uint64_t>(share / 8, 32u << 20);
+  const uint64_t rows = std::min<uint64_t>(share / 32, 8u << 20);
   to.write_buffer_bytes = static_cast<size_t>(buffer);
-  to.cache_bytes = static_cast<size_t>(CacheBudget::BdbCacheRequest(share - buffer));
+  to.row_cache_bytes = static_cast<size_t>(rows);
+  to.cache_bytes = static_cast<size_t>(CacheBudget::BdbCacheRequest(share - buffer - rows));
   to.max_value_bytes = config_.max_value_bytes;
   Status s = storage::Tablet::Open(abs_dir, to, out);
   if (s.IsNotFound() && req.create_if_missing) {

@@ -233,6 +233,9 @@ Status Tablet::Create(const std::string& dir, const TabletMeta& meta, const Tabl
   Impl* impl = t->impl_.get();
   impl->options = options;
   impl->env = env;
+  if (options.row_cache_bytes > 0) {
+    impl->row_cache = std::make_unique<RowCache>(options.row_cache_bytes);
+  }
   impl->meta = meta;
   RETURN_NOT_OK(env->LockFile(dir + "/" + kLockFile, &impl->lock));
   Status s = OpenEnvironment(impl, /*create=*/true);
@@ -263,6 +266,9 @@ Status Tablet::Open(const std::string& dir, const TabletOptions& options,
   Impl* impl = t->impl_.get();
   impl->options = options;
   impl->env = env;
+  if (options.row_cache_bytes > 0) {
+    impl->row_cache = std::make_unique<RowCache>(options.row_cache_bytes);
+  }
   RETURN_NOT_OK(env->LockFile(dir + "/" + kLockFile, &impl->lock));
   std::string data;
   RETURN_NOT_OK_PREPEND(env->ReadFile(meta_path, kMaxMetaFileBytes, &data), "opening tablet");
@@ -614,6 +620,13 @@ Status Tablet::Impl::DrainStep(uint64_t up_to, bool try_only, bool* busy) {
   if (!LockOrTry(&x, try_only)) {
     *busy = true;
     return Status::OK();
+  }
+  // The chunk changes its batches' rows only: those leave the row cache (even
+  // if the commit fails: what it left is read again).
+  if (row_cache != nullptr) {
+    for (const PendingBatch* b : chunk) {
+      for (const std::string& row : b->rows) row_cache->Erase(row);
+    }
   }
   Status s = CommitBatches(this, chunk);
   if (!s.ok()) {
@@ -1003,6 +1016,17 @@ Status Tablet::GetRowRevision(std::string_view row, uint64_t* revision) {
 }
 
 Status Tablet::WriteHealth() const { return impl_->Poisoned(); }
+
+Tablet::RowCacheCounters Tablet::row_cache_counters() const {
+  RowCacheCounters c;
+  if (const RowCache* cache = impl_->row_cache.get()) {
+    c.hits = cache->hits();
+    c.misses = cache->misses();
+    c.rows = cache->rows();
+    c.bytes = cache->bytes();
+  }
+  return c;
+}
 
 Status Tablet::Sync() {
   Impl* impl = impl_.get();

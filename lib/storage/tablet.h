@@ -80,6 +80,10 @@ struct TabletOptions {
   // the buffer is a sixteenth below it (backpressure; the drainer does the
   // bulk of the work from three quarters on). Part of the tablet's memory, next to cache_bytes.
   size_t write_buffer_bytes = 4 * 1024 * 1024;
+  // Point reads of small rows are served from a cache of their stored pairs
+  // (row_cache.h) of at most this many bytes; 0: no cache. Part of the
+  // tablet's memory, next to cache_bytes and write_buffer_bytes.
+  size_t row_cache_bytes = 0;
   // A write-ahead log segment is started anew past this size.
   uint64_t write_log_segment_bytes = 16 * 1024 * 1024;
   // Clock for TTL evaluation (microseconds since the epoch); null: wall clock.
@@ -166,6 +170,16 @@ class Tablet {
   // opened again (a log write or flush failed: the log may have a hole, and
   // recovery at the next open reads what really is on disk).
   Status WriteHealth() const;
+
+  // The row cache (TabletOptions::row_cache_bytes): point reads it answered
+  // and did not, and what it holds now. All zero when it is off.
+  struct RowCacheCounters {
+    uint64_t hits = 0;
+    uint64_t misses = 0;
+    size_t rows = 0;
+    size_t bytes = 0;
+  };
+  RowCacheCounters row_cache_counters() const;
 
   // One page of the scan. resume_token: "" to start, else a token from a previous
   // page of the same predicate. Cells come in cell order, limited to the tablet's

@@ -33,6 +33,8 @@
 #include <utility>
 #include <vector>
 
+#include "lib/storage/bulk_cursor.h"
+#include "lib/storage/row_cache.h"
 #include "lib/storage/row_overlay.h"
 #include "lib/storage/tablet.h"
 #include "lib/storage/write_buffer.h"
@@ -122,6 +124,16 @@ struct Tablet::Impl {
   std::atomic<bool> frozen{false};
 
   std::shared_mutex rw_mu;
+  // Bumped (under rw_mu exclusively) by a change of the B-tree that does not
+  // erase its rows from the row cache (a compaction step): the cache's
+  // entries of an older generation are stale. Drains erase their rows instead.
+  uint64_t btree_generation = 0;  // GUARDED_BY(rw_mu)
+  std::unique_ptr<RowCache> row_cache;  // null: options.row_cache_bytes == 0
+  // The row cache's entry of a point read's row (filling it from the B-tree
+  // through cursor on a miss); null when the cache is off. Caller holds
+  // rw_mu (shared or exclusive).
+  std::shared_ptr<const RowCache::Entry> CachedRow(std::string_view row, BulkCursor* cursor,
+                                                   Status* error);
 
   mutable std::mutex meta_mu;
   TabletMeta meta;  // GUARDED_BY(meta_mu)

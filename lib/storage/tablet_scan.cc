@@ -320,7 +320,53 @@ Status Tablet::Impl::ScanLocked(const ScanPredicate& pred, std::string_view resu
       return scan(merged);
     }
   }
+  if (one_row && row_cache != nullptr) {
+    // The row has no pending batch (or the caller reads the B-tree alone):
+    // its stored pairs are all there is.
+    Status error;
+    std::shared_ptr<const RowCache::Entry> cached = CachedRow(point_row, &bulk, &error);
+    if (!error.ok()) {
+      out.clear();
+      return error;
+    }
+    if (cached != nullptr && !cached->too_big) {
+      RowCacheCursor from_cache(cached.get());
+      return scan(from_cache);
+    }
+  }
   return scan(bulk);
+}
+
+std::shared_ptr<const RowCache::Entry> Tablet::Impl::CachedRow(std::string_view row,
+                                                               BulkCursor* cursor,
+                                                               Status* error) {
+  if (row_cache == nullptr) return nullptr;
+  if (std::shared_ptr<const RowCache::Entry> hit = row_cache->Lookup(row, btree_generation)) {
+    return hit;
+  }
+  auto entry = std::make_shared<RowCache::Entry>();
+  entry->generation = btree_generation;
+  std::string prefix;
+  EncodeRowPrefix(row, &prefix);
+  size_t bytes = 0;
+  int rc = cursor->Seek(prefix);
+  while (rc == 0) {
+    std::string_view key = cursor->key();
+    if (key.size() < prefix.size() || key.compare(0, prefix.size(), prefix) != 0) break;
+    bytes += key.size() + cursor->value().size();
+    if (entry->pairs.size() >= RowCache::kMaxRowPairs || bytes > RowCache::kMaxRowBytes) {
+      entry->too_big = true;  // read through the B-tree (RowCache::Insert drops the pairs)
+      break;
+    }
+    entry->pairs.emplace_back(std::string(key), std::string(cursor->value()));
+    rc = cursor->Next();
+  }
+  if (rc != 0 && rc != DB_NOTFOUND) {
+    *error = BdbError(rc, "reading cells");
+    return nullptr;
+  }
+  row_cache->Insert(row, entry);
+  return entry;
 }
 
 bool Tablet::Impl::OverlayRow(std::string_view row) {

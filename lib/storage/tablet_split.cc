@@ -66,6 +66,7 @@ Status Tablet::Compact(CompactStats* stats) {
     TabletMeta meta = impl->MetaCopy();
     int64_t now = impl->Now();
     std::unique_lock<std::shared_mutex> x(impl->rw_mu);
+    impl->btree_generation++;  // the row cache's entries are stale from here
     DB_TXN* txn = nullptr;
     int rc = impl->dbenv->txn_begin(impl->dbenv, nullptr, &txn, 0);
     if (rc != 0) return impl->BdbError(rc, "txn_begin");

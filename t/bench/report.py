@@ -156,8 +156,8 @@ w("")
 w("`usertable` is the cluster table (created by the first command with `--create`, keeping one")
 w("version of each field like HBase's default for YCSB: `--versions 1`, the default; the baseline")
 w("table has the same schema);")
-w("the baseline is `local:$WORK/baseline` (Berkeley DB cache 167 MiB and a 32 MiB write buffer; a tablet in tabletd gets")
-w("at most a quarter of tabletd_cache_mb: 256 MiB with the default budget of 1024 MiB, of which an eighth, 32 MiB, is its write buffer and the rest buys the baseline's 167 MiB cache).")
+w("the baseline is `local:$WORK/baseline` (Berkeley DB cache 161 MiB, a 32 MiB write buffer and an 8 MiB row cache; a tablet in tabletd gets")
+w("at most a quarter of tabletd_cache_mb: 256 MiB with the default budget of 1024 MiB, of which an eighth, 32 MiB, is its write buffer, a thirty-second, 8 MiB, its row cache, and the rest buys the baseline's 161 MiB cache).")
 w("")
 
 # ---- summary table ----
