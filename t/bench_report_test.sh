@@ -5,7 +5,9 @@
 # lines of the targets table.
 set -u
 src=${KDI_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 77; }
+# python3 renders the report (t/bench/run.sh needs it too); .ci/install-deps
+# installs it, so its absence is a failure, not a reason to skip.
+command -v python3 >/dev/null || { echo "FAIL: python3 is not installed (run .ci/install-deps)"; exit 1; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kdi-bench-report.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 fail=0

@@ -197,10 +197,11 @@ Status TabletRegistry::OpenStorageWithShare(const LoadTabletRequest& req,
   // small rows: a thirty-second, at most 8 MiB) and the Berkeley DB
   // environment.
   const uint64_t buffer = std::min<uint64_t>(share / 8, 32u << 20);
-  const uint64_t rows = std::min<uint64_t>(share / 32, 8u << 20);
+  const uint64_t row_cache = std::min<uint64_t>(share / 32, 8u << 20);
   to.write_buffer_bytes = static_cast<size_t>(buffer);
-  to.row_cache_bytes = static_cast<size_t>(rows);
-  to.cache_bytes = static_cast<size_t>(CacheBudget::BdbCacheRequest(share - buffer - rows));
+  to.row_cache_bytes = static_cast<size_t>(row_cache);
+  to.cache_bytes =
+      static_cast<size_t>(CacheBudget::BdbCacheRequest(share - buffer - row_cache));
   to.max_value_bytes = config_.max_value_bytes;
   Status s = storage::Tablet::Open(abs_dir, to, out);
   if (s.IsNotFound() && req.create_if_missing) {
