@@ -99,7 +99,20 @@ Status Master::ReconcileOnce() {
 }
 
 Status Master::ReloadOnRestartedServers() {
-  for (const std::string& addr : servers_.Restarted()) {
+  const std::vector<std::string> restarted = servers_.Restarted();
+  // META first: the other tablets' reassignments are written to it. A server
+  // restarted too quickly to be seen gone (a new session on the same
+  // address) no longer serves META, yet looks live; its META rows never list
+  // META itself, so the loop below would not reload it.
+  const std::string meta_server = meta_.meta_server();
+  if (!meta_server.empty() &&
+      std::find(restarted.begin(), restarted.end(), meta_server) != restarted.end()) {
+    KDI_LOG(WARN, "masterd") << "META's server " << meta_server
+                             << " restarted (new session): loading META there again";
+    meta_.SetMetaServer("");  // forget the old view; EnsureMetaServed reloads it
+    RETURN_NOT_OK(EnsureMetaServed());
+  }
+  for (const std::string& addr : restarted) {
     std::vector<TabletMeta> mine;
     for (const auto& [key, t] : meta_.rows()) {
       if (t.state == TabletState::kAssigned && t.server == addr) mine.push_back(t);

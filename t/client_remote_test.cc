@@ -197,6 +197,12 @@ TEST(RemoteOptionsTest, ParsesUri) {
   EXPECT_EQ(o.connections_per_server, 3u);
   EXPECT_TRUE(ParseRemoteUri("kdi://h/t?connections_per_server=0", &o).IsInvalidArgument());
   EXPECT_TRUE(ParseRemoteUri("kdi://h/t?connections_per_server=17", &o).IsInvalidArgument());
+  EXPECT_TRUE(o.caller_io);
+  ASSERT_OK(ParseRemoteUri("kdi://h/t?caller_io=0&tls_ca_file=/a&tls_cert_file=/b&tls_key_file=/c",
+                           &o));
+  EXPECT_FALSE(o.caller_io);
+  EXPECT_TRUE(ParseRemoteUri("kdi://h/t?caller_io=2", &o).IsInvalidArgument());
+  EXPECT_TRUE(ParseRemoteUri("kdi://h/t?caller_io=yes", &o).IsInvalidArgument());
   EXPECT_TRUE(ParseRemoteUri("kdi://host", &o).IsInvalidArgument());
   EXPECT_TRUE(ParseRemoteUri("kdi:///t", &o).IsInvalidArgument());
   EXPECT_TRUE(ParseRemoteUri("kdi://h:99999/t", &o).IsInvalidArgument());

@@ -158,5 +158,22 @@ TEST_F(MasterdClusterTest, KilledMasterStandbyTakesOverWithoutMovingTablets) {
   ASSERT_OK(WaitForFsck(5000));
 }
 
+// Regression: META's tabletd restarted on the same address faster than the
+// master's view could see it gone (a new lockd session, so the master saw a
+// restart, not a loss). The master reloaded the restarted server's tablets as
+// listed in META, but never META itself, so META stayed unserved and every
+// fsck failed with "tablet META/meta0 is not served" (seen in
+// masterd_split_test, which restarts its tabletds at the start).
+TEST_F(MasterdClusterTest, MetasServerRestartedQuicklyServesMetaAgain) {
+  StartCluster(1, 1);
+  ASSERT_OK(WaitForFsck(30000));
+  for (int round = 0; round < 3; round++) {
+    SCOPED_TRACE("restart " + std::to_string(round + 1));
+    ASSERT_OK(cluster_->tablet_server(0)->Restart());
+    ASSERT_OK(cluster_->WaitForTabletServers(1));
+    ASSERT_OK(WaitForFsck(20000));
+  }
+}
+
 }  // namespace
 }  // namespace kdi::test

@@ -67,8 +67,11 @@ class RpcTest : public ::testing::Test {
     co.address = server_->address();
     co.tls = tls ? tls : certs_.ClientTls();
     co.reconnect_backoff_initial_ms = 10;
+    co.blocking_calls_on_caller = caller_io_;
     return std::make_unique<Channel>(co);
   }
+  // ChannelOptions::blocking_calls_on_caller of NewChannel's channels.
+  bool caller_io_ = true;
 
   test::TempDir tmp_;
   test::TestCerts certs_;

@@ -177,6 +177,9 @@ class ChannelPoolTest : public RpcTest {
     ChannelOptions co;
     co.address = server_->address();
     co.tls = certs_.ClientTls();
+    // The pool's connections are the loop's: a call made alone would take
+    // an extra connection of the caller's own (rpc_caller_io_test.cc).
+    co.blocking_calls_on_caller = false;
     return co;
   }
 };

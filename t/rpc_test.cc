@@ -249,20 +249,24 @@ TEST_F(RpcTest, InlineFastPathAnswersOrFallsBackToWorker) {
 }
 
 TEST_F(RpcTest, ChannelToNowhereFailsFastAndBacksOff) {
-  ChannelOptions co;
-  co.address = "127.0.0.1:" + std::to_string(test::FreePort());
-  co.tls = certs_.ClientTls();
-  co.reconnect_backoff_initial_ms = 200;
-  Channel ch(co);
-  std::string reply;
-  Status s = ch.Call(kEcho, "x", &reply, 2000);
-  EXPECT_TRUE(s.IsNetworkError()) << s.ToString();
-  EXPECT_NE(s.message().find("Connection refused"), std::string::npos) << s.ToString();
-  // Within the backoff the next call waits; with a short deadline it times out
-  // and says why.
-  s = ch.Call(kEcho, "x", &reply, 50);
-  EXPECT_TRUE(s.IsTimedOut()) << s.ToString();
-  EXPECT_NE(s.message().find("Connection refused"), std::string::npos) << s.ToString();
+  for (bool caller_io : {true, false}) {
+    SCOPED_TRACE(caller_io ? "caller's connection" : "loop");
+    ChannelOptions co;
+    co.address = "127.0.0.1:" + std::to_string(test::FreePort());
+    co.tls = certs_.ClientTls();
+    co.reconnect_backoff_initial_ms = 200;
+    co.blocking_calls_on_caller = caller_io;
+    Channel ch(co);
+    std::string reply;
+    Status s = ch.Call(kEcho, "x", &reply, 2000);
+    EXPECT_TRUE(s.IsNetworkError()) << s.ToString();
+    EXPECT_NE(s.message().find("Connection refused"), std::string::npos) << s.ToString();
+    // Within the backoff the next call waits; with a short deadline it times
+    // out and says why.
+    s = ch.Call(kEcho, "x", &reply, 50);
+    EXPECT_TRUE(s.IsTimedOut()) << s.ToString();
+    EXPECT_NE(s.message().find("Connection refused"), std::string::npos) << s.ToString();
+  }
 }
 
 TEST_F(RpcTest, CloseFailsOutstandingAndReconnects) {

@@ -130,6 +130,9 @@ Status ParseRemoteUri(const std::string& uri, RemoteTableOptions* out) {
     } else if (k == "max_batch_bytes") {
       RETURN_NOT_OK(number(1, int64_t{64} << 20));
       o.max_batch_bytes = n;
+    } else if (k == "caller_io") {
+      RETURN_NOT_OK(number(0, 1));
+      o.caller_io = n == 1;
     } else if (k == "connections_per_server") {
       RETURN_NOT_OK(number(1, 16));
       o.connections_per_server = n;

@@ -14,6 +14,12 @@
 //   connections_per_server  TLS connections to each tabletd, each with
 //                       its own client I/O thread; a calling thread
 //                       always uses the same one (rpc/channel_pool.h)  (2)
+//   caller_io           1: a call made while no other call on its
+//                       connection is in progress does its own socket I/O
+//                       on the calling thread, on an extra connection, and
+//                       polls for its reply for up to 50 us before it
+//                       sleeps; 0: every call goes through the client I/O
+//                       threads (rpc/blocking_connection.h)         (1)
 //   conf                kdi.conf to read TLS settings from
 //   tls_ca_file, tls_cert_file, tls_key_file   PEM files (override conf)
 //
@@ -46,6 +52,7 @@ struct RemoteTableOptions {
   size_t write_buffer_bytes = 2u << 20;
   int64_t flush_interval_ms = 100;
   size_t max_batch_bytes = 1u << 20;
+  bool caller_io = true;
   size_t connections_per_server = 2;
   int64_t initial_backoff_ms = 10;
   int64_t max_backoff_ms = 1000;

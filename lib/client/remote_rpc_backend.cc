@@ -151,8 +151,10 @@ class RpcBackend : public RemoteBackend {
     return no_apply_with_flags_.count(server) != 0;
   }
 
-  // The connection to server of the calling thread (one of
-  // connections_per_server; see ChannelPool).
+  // The channel to server of the calling thread: one of
+  // connections_per_server, each with its own client I/O thread (see
+  // ChannelPool); with caller_io a call made while no other call of that
+  // channel is in progress does its own I/O (rpc/blocking_connection.h).
   rpc::Channel* ChannelFor(const std::string& server) {
     std::lock_guard<std::mutex> l(channels_mu_);
     std::unique_ptr<rpc::ChannelPool>& pool = channels_[server];
@@ -161,6 +163,7 @@ class RpcBackend : public RemoteBackend {
       o.address = server;
       o.tls = tls_;
       o.default_timeout_ms = options_.rpc_timeout_ms;
+      o.blocking_calls_on_caller = options_.caller_io;
       pool = std::make_unique<rpc::ChannelPool>(o, options_.connections_per_server);
     }
     return pool->ForCallingThread();
@@ -224,7 +227,8 @@ std::string SharingKey(const RemoteTableOptions& o) {
   std::string key;
   for (const std::string& part : {o.lockd_address, o.tls_ca_file, o.tls_cert_file,
                                   o.tls_key_file, std::to_string(o.rpc_timeout_ms),
-                                  std::to_string(o.connections_per_server)}) {
+                                  std::to_string(o.connections_per_server),
+                                  std::to_string(o.caller_io)}) {
     key += part;
     key.push_back('\0');
   }

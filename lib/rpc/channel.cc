@@ -19,6 +19,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "lib/rpc/blocking_call_pool.h"
 #include "lib/rpc/client_loop.h"
 #include "lib/rpc/event_util.h"
 #include "lib/rpc/message_types.h"
@@ -58,9 +59,17 @@ class Channel::Impl : public std::enable_shared_from_this<Impl>, private TlsStre
   ClientLoop::Impl* loop() const { return loop_->impl(); }
   const std::string& address() const { return opts_.address; }
   PeerIdentity server_identity() const {
+    if (blocking_ != nullptr) {
+      PeerIdentity id = blocking_->server_identity();
+      if (!id.principal.empty()) return id;
+    }
     std::lock_guard<std::mutex> l(identity_mu_);
     return server_identity_;
   }
+  // The pool of blocking calls' connections (null when they use the loop).
+  BlockingCallPool* blocking() const { return blocking_.get(); }
+  // Blocking calls of this channel in progress (either path).
+  std::atomic<int> blocking_calls{0};
 
  private:
   struct Call {
@@ -108,6 +117,7 @@ class Channel::Impl : public std::enable_shared_from_this<Impl>, private TlsStre
 
   const ChannelOptions opts_;
   const std::shared_ptr<ClientLoop> loop_;
+  const std::unique_ptr<BlockingCallPool> blocking_;  // thread-safe
   std::atomic<uint32_t> next_id_{1};
 
   mutable std::mutex identity_mu_;
@@ -133,6 +143,8 @@ class Channel::Impl : public std::enable_shared_from_this<Impl>, private TlsStre
 Channel::Impl::Impl(ChannelOptions opts)
     : opts_(std::move(opts)),
       loop_(opts_.loop ? opts_.loop : ClientLoop::Shared()),
+      blocking_(opts_.blocking_calls_on_caller ? std::make_unique<BlockingCallPool>(opts_)
+                                               : nullptr),
       backoff_ms_(opts_.reconnect_backoff_initial_ms) {}
 
 Channel::Impl::~Impl() {
@@ -475,6 +487,7 @@ void Channel::Impl::Disconnect(const Status& status, bool attempt_failed) {
 }
 
 void Channel::Impl::Close() {
+  if (blocking_ != nullptr) blocking_->Close();
   loop()->Post([self = shared_from_this()] {
     self->Disconnect(Status::Aborted("channel to " + self->opts_.address + " closed"), false);
   });
@@ -492,6 +505,7 @@ void Channel::Impl::Shutdown() {
 Channel::Channel(ChannelOptions opts) : impl_(std::make_shared<Impl>(std::move(opts))) {}
 
 Channel::~Channel() {
+  if (impl_->blocking() != nullptr) impl_->blocking()->Shutdown();
   ClientLoop::Impl* loop = impl_->loop();
   if (loop->InLoopThread()) {
     impl_->Shutdown();
@@ -515,6 +529,16 @@ Status Channel::Call(uint16_t type, std::string_view body, std::string* reply,
   if (impl_->loop()->InLoopThread()) {
     return Status::InvalidArgument("blocking Channel::Call on the client loop thread");
   }
+  std::shared_ptr<Impl> impl = impl_;  // outlives the call
+  struct Counted {
+    explicit Counted(std::atomic<int>* n) : n(n), alone(n->fetch_add(1) == 0) {}
+    ~Counted() { n->fetch_sub(1); }
+    std::atomic<int>* n;
+    const bool alone;
+  } counted(&impl->blocking_calls);
+  if (BlockingCallPool* pool = impl->blocking(); pool != nullptr && counted.alone) {
+    return pool->Call(type, body, reply, timeout_ms);
+  }
   struct Sync {
     OneShotEvent done;  // the loop thread Set()s, the caller Wait()s
     Status status;
@@ -522,7 +546,7 @@ Status Channel::Call(uint16_t type, std::string_view body, std::string* reply,
   };
   // Shared: Set() touches the futex word after the caller may have returned.
   auto sync = std::make_shared<Sync>();
-  impl_->Submit(type, body, timeout_ms, [sync](Status s, std::string r) {
+  impl->Submit(type, body, timeout_ms, [sync](Status s, std::string r) {
     sync->status = std::move(s);
     sync->reply = std::move(r);
     sync->done.Set();

@@ -3,9 +3,14 @@
 // and reconnection with exponential backoff.
 //
 // Threading model: a Channel is thread-safe; any number of threads may call
-// Call/CallAsync at once. I/O happens on a ClientLoop thread, which many channels
-// may share (pass the same loop; by default each Channel uses a process-wide
-// shared loop). Async completions run on that loop thread and must not block.
+// Call/CallAsync at once. Asynchronous calls' I/O happens on a ClientLoop
+// thread, which many channels may share (pass the same loop; by default each
+// Channel uses a process-wide shared loop); their completions run on that loop
+// thread and must not block. A blocking call made while no other one of the
+// channel is in progress does its I/O on the calling thread, on a pooled
+// connection (ChannelOptions::blocking_calls_on_caller, the default; see
+// blocking_connection.h); others go through the loop. Both paths follow the
+// failure semantics below.
 //
 // Failure semantics: a request whose deadline passes completes with TimedOut and
 // its late reply, if any, is dropped; the connection stays usable. When the
@@ -77,6 +82,14 @@ struct ChannelOptions {
   // The server's certificate must carry the role "server" (so that a client or
   // admin certificate cannot impersonate a server).
   bool require_server_role = true;
+  // A blocking call (Call) made while no other blocking call of this channel
+  // is in progress does its own socket I/O on the calling thread, on a
+  // connection taken from a pool (BlockingCallPool), and polls briefly for
+  // its reply before sleeping (blocking_connection.h says why: a point read
+  // from one thread took ~50 us this way against 115-133 us through the loop
+  // on the benchmark host). Concurrent blocking calls, and all asynchronous
+  // ones, go through the loop thread, which batches their I/O.
+  bool blocking_calls_on_caller = true;
 };
 
 using CallCallback = std::function<void(Status status, std::string reply)>;

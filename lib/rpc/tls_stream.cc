@@ -112,8 +112,8 @@ void TlsStream::SetReading(bool on) {
   if (state_ == State::kOpen && SSL_has_pending(ssl_)) event_active(read_ev_, EV_READ, 0);
 }
 
-void TlsStream::SetSslError(int ssl_error, int sys_errno) {
-  error_ = TlsStreamError();
+TlsStreamError DescribeSslFailure(SSL* ssl, int ssl_error, int sys_errno, bool handshaking) {
+  TlsStreamError error;
   std::string out;
   bool verify_failed = false;
   unsigned long e;
@@ -134,21 +134,26 @@ void TlsStream::SetSslError(int ssl_error, int sys_errno) {
     out += reason;
   }
   if (verify_failed) {
-    long v = SSL_get_verify_result(ssl_);
+    long v = SSL_get_verify_result(ssl);
     if (v != X509_V_OK) out += std::string(" (") + X509_verify_cert_error_string(v) + ")";
   }
   if (!out.empty()) {
-    error_.tls = true;
-    error_.text = out;
-    return;
+    error.tls = true;
+    error.text = out;
+    return error;
   }
   if (ssl_error == SSL_ERROR_SYSCALL && sys_errno != 0) {
-    error_.tls = state_ == State::kHandshaking;
-    error_.text = evutil_socket_error_to_string(sys_errno);
-    return;
+    error.tls = handshaking;
+    error.text = evutil_socket_error_to_string(sys_errno);
+    return error;
   }
-  error_.eof = true;
-  error_.text = "connection closed by peer";
+  error.eof = true;
+  error.text = "connection closed by peer";
+  return error;
+}
+
+void TlsStream::SetSslError(int ssl_error, int sys_errno) {
+  error_ = DescribeSslFailure(ssl_, ssl_error, sys_errno, state_ == State::kHandshaking);
 }
 
 void TlsStream::Fail() {

@@ -46,6 +46,13 @@ struct TlsStreamError {
   std::string text;        // "connection closed by peer", OpenSSL's reasons, errno text
 };
 
+// Describes why an OpenSSL call on ssl failed: ssl_error is SSL_get_error's
+// answer and sys_errno the errno right after the call. Drains this thread's
+// OpenSSL error queue. A system error counts as a TLS failure (tls = true)
+// only during the handshake (handshaking). Shared by TlsStream and
+// BlockingConnection so that both report a failure in the same words.
+TlsStreamError DescribeSslFailure(SSL* ssl, int ssl_error, int sys_errno, bool handshaking);
+
 class TlsStream {
  public:
   class Callbacks {
