@@ -36,7 +36,9 @@ class TempDir {
   std::string path_;
 };
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
+// A TCP port on 127.0.0.1 that was free a moment ago: below the kernel's
+// ephemeral range when it leaves room, and never one returned before by this
+// process. Thread-safe.
 int FreePort();
 
 // Removes a directory tree; ignores errors.
