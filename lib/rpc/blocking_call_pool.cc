@@ -5,17 +5,9 @@
 #include <chrono>
 #include <thread>
 
+#include "lib/util/mono_clock.h"
+
 namespace kdi::rpc {
-
-namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 BlockingCallPool::BlockingCallPool(ChannelOptions opts)
     : opts_(std::move(opts)), backoff_ms_(opts_.reconnect_backoff_initial_ms) {}
@@ -28,7 +20,7 @@ BlockingCallPool::~BlockingCallPool() {
 Status BlockingCallPool::Call(uint16_t type, std::string_view body, std::string* reply,
                               int64_t timeout_ms) {
   if (timeout_ms < 0) timeout_ms = opts_.default_timeout_ms;
-  const int64_t deadline = NowMs() + timeout_ms;
+  const int64_t deadline = MonoNowMs() + timeout_ms;
   const std::string what = "call of message type " + std::to_string(type);
   if (body.size() > opts_.max_body_bytes) {
     return Status::ResourceExhausted("request body of " + std::to_string(body.size()) +
@@ -84,10 +76,10 @@ Status BlockingCallPool::Checkout(int64_t deadline_ms, const std::string& what,
     l.lock();
   }
   // No idle connection: open one, after the backoff of a failed attempt.
-  int64_t wait = next_attempt_ms_ - NowMs();
+  int64_t wait = next_attempt_ms_ - MonoNowMs();
   if (wait > 0) {
     std::string last = last_error_.ok() ? "" : last_error_.ToString();
-    if (NowMs() + wait > deadline_ms) {
+    if (MonoNowMs() + wait > deadline_ms) {
       return Status::TimedOut(what + " to " + opts_.address + " timed out after " +
                               std::to_string(timeout_ms) + " ms waiting for a connection" +
                               (last.empty() ? "" : " (last error: " + last + ")"));
@@ -108,7 +100,7 @@ Status BlockingCallPool::Checkout(int64_t deadline_ms, const std::string& what,
                             (last_error_.ok() ? "" : " (last error: " + last_error_.ToString() + ")"));
   }
   if (!s.ok()) {
-    next_attempt_ms_ = NowMs() + backoff_ms_;
+    next_attempt_ms_ = MonoNowMs() + backoff_ms_;
     backoff_ms_ = std::min(backoff_ms_ * 2, std::max(opts_.reconnect_backoff_max_ms, 1));
     last_error_ = s;
     return s;

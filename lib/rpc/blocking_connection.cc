@@ -18,6 +18,7 @@
 #include "lib/rpc/event_util.h"
 #include "lib/rpc/message_types.h"
 #include "lib/rpc/tls_stream.h"
+#include "lib/util/mono_clock.h"
 
 namespace kdi::rpc {
 
@@ -28,12 +29,6 @@ namespace {
 constexpr size_t kReadChunk = 64 * 1024;
 // An empty input buffer larger than this is given back after a big reply.
 constexpr size_t kKeepInputCapacity = 1 << 20;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -69,7 +64,7 @@ Status BlockingConnection::Connect(const ChannelOptions& opts, int64_t call_dead
   SSL_set_default_read_buffer_len(ssl, kReadChunk);
   SSL_set_connect_state(ssl);
 
-  const int64_t connect_deadline = NowMs() + opts.connect_timeout_ms;
+  const int64_t connect_deadline = MonoNowMs() + opts.connect_timeout_ms;
   const bool call_first = call_deadline_ms < connect_deadline;
   const int64_t deadline = std::min(call_deadline_ms, connect_deadline);
   if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
@@ -93,14 +88,14 @@ Status BlockingConnection::Connect(const ChannelOptions& opts, int64_t call_dead
     }
   }
   RETURN_NOT_OK(c->Handshake(deadline, call_first));
-  RETURN_NOT_OK(c->CheckServerIdentity());
+  RETURN_NOT_OK(VerifyServerIdentity(ssl, opts, &c->server_identity_));
   *out = std::move(c);
   return Status::OK();
 }
 
 BlockingConnection::Wait BlockingConnection::WaitFor(short events, int64_t deadline_ms) {
   for (;;) {
-    int64_t left = deadline_ms - NowMs();
+    int64_t left = deadline_ms - MonoNowMs();
     if (left <= 0) return Wait::kTimedOut;
     pollfd p{fd_, events, 0};
     int n = poll(&p, 1, static_cast<int>(std::min<int64_t>(left, INT_MAX)));
@@ -122,18 +117,12 @@ constexpr int kSpinMissesToBackOff = 8;
 constexpr int kProbeEvery = 16;
 std::atomic<int> g_spinners{0};
 
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 BlockingConnection::Wait BlockingConnection::SpinThenWaitFor(short events, int64_t deadline_ms) {
   bool try_spin = spin_misses_ < kSpinMissesToBackOff || ++spin_skips_ % kProbeEvery == 0;
   if (try_spin && g_spinners.fetch_add(1, std::memory_order_acquire) < kMaxSpinners) {
-    const int64_t until = NowNs() + kSpinNs;
+    const int64_t until = MonoNowNs() + kSpinNs;
     bool ready = false;
     do {
       pollfd p{fd_, events, 0};
@@ -141,7 +130,7 @@ BlockingConnection::Wait BlockingConnection::SpinThenWaitFor(short events, int64
         ready = true;
         break;
       }
-    } while (NowNs() < until && !aborted_.load(std::memory_order_relaxed));
+    } while (MonoNowNs() < until && !aborted_.load(std::memory_order_relaxed));
     g_spinners.fetch_sub(1, std::memory_order_release);
     spin_misses_ = ready ? 0 : spin_misses_ + 1;
     if (ready) return Wait::kReady;
@@ -182,24 +171,24 @@ Status BlockingConnection::Handshake(int64_t deadline_ms, bool deadline_is_the_c
   }
 }
 
-Status BlockingConnection::CheckServerIdentity() {
+Status VerifyServerIdentity(SSL* ssl, const ChannelOptions& opts, PeerIdentity* out) {
   PeerIdentity id;
-  Status s = TlsContext::PeerFromSsl(ssl_, &id);
-  if (s.ok() && opts_.require_server_role && id.role != Role::kServer) {
+  Status s = TlsContext::PeerFromSsl(ssl, &id);
+  if (s.ok() && opts.require_server_role && id.role != Role::kServer) {
     s = Status::PermissionDenied("the peer's certificate ('" + id.principal + "', role " +
                                  RoleName(id.role) + ") is not a server certificate");
   }
-  if (s.ok() && !opts_.expected_server_principal.empty() &&
-      id.principal != opts_.expected_server_principal) {
+  if (s.ok() && !opts.expected_server_principal.empty() &&
+      id.principal != opts.expected_server_principal) {
     s = Status::PermissionDenied("the server presents principal '" + id.principal +
-                                 "', expected '" + opts_.expected_server_principal + "'");
+                                 "', expected '" + opts.expected_server_principal + "'");
   }
   if (!s.ok()) {
-    return Status::PermissionDenied("TLS handshake with " + opts_.address + " failed: " +
+    return Status::PermissionDenied("TLS handshake with " + opts.address + " failed: " +
                                     s.message());
   }
-  id.address = opts_.address;
-  server_identity_ = id;
+  id.address = opts.address;
+  *out = id;
   return Status::OK();
 }
 
@@ -409,7 +398,7 @@ bool BlockingConnection::ReadyForReuse() {
     }
     bool timed_out;
     // The socket is readable: read now (a zero deadline never waits again).
-    Status s = ReadSome(NowMs() + 1, &timed_out);
+    Status s = ReadSome(MonoNowMs() + 1, &timed_out);
     if (!s.ok()) return false;
     if (timed_out) return true;
   }

@@ -50,6 +50,12 @@
 
 namespace kdi::rpc {
 
+// After a client handshake: the server's certificate identity, checked
+// against opts (require_server_role, expected_server_principal); a refusal is
+// PermissionDenied ("TLS handshake with ADDR failed: ..."). Shared with the
+// loop's connections (channel.cc).
+Status VerifyServerIdentity(SSL* ssl, const ChannelOptions& opts, PeerIdentity* out);
+
 class BlockingConnection {
  public:
   // Connects to opts.address. Fails with TimedOut if call_deadline_ms (steady
@@ -92,7 +98,6 @@ class BlockingConnection {
   // thread of the process spins (see the top of this file).
   Wait SpinThenWaitFor(short events, int64_t deadline_ms);
   Status Handshake(int64_t deadline_ms, bool deadline_is_the_calls);
-  Status CheckServerIdentity();
   Status WriteAll(std::string_view bytes, int64_t deadline_ms, bool* timed_out);
   // One SSL_read into the input (after waiting up to the deadline when
   // OpenSSL holds nothing). *timed_out when the deadline passed.

@@ -20,6 +20,7 @@
 #include <unordered_map>
 
 #include "lib/rpc/blocking_call_pool.h"
+#include "lib/rpc/blocking_connection.h"
 #include "lib/rpc/client_loop.h"
 #include "lib/rpc/event_util.h"
 #include "lib/rpc/message_types.h"
@@ -302,23 +303,11 @@ void Channel::Impl::OnTlsConnected() {
   auto keep = shared_from_this();
   event_del(timer_);
   PeerIdentity id;
-  Status s = TlsContext::PeerFromSsl(stream_->ssl(), &id);
-  if (s.ok() && opts_.require_server_role && id.role != Role::kServer) {
-    s = Status::PermissionDenied("the peer's certificate ('" + id.principal + "', role " +
-                                 RoleName(id.role) + ") is not a server certificate");
-  }
-  if (s.ok() && !opts_.expected_server_principal.empty() &&
-      id.principal != opts_.expected_server_principal) {
-    s = Status::PermissionDenied("the server presents principal '" + id.principal +
-                                 "', expected '" + opts_.expected_server_principal + "'");
-  }
+  Status s = VerifyServerIdentity(stream_->ssl(), opts_, &id);
   if (!s.ok()) {
-    Disconnect(Status::PermissionDenied("TLS handshake with " + opts_.address +
-                                        " failed: " + s.message()),
-               true);
+    Disconnect(s, true);
     return;
   }
-  id.address = opts_.address;
   {
     std::lock_guard<std::mutex> l(identity_mu_);
     server_identity_ = id;
