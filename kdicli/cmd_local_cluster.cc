@@ -34,12 +34,14 @@
 
 #include <chrono>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "kdicli/command.h"
+#include "kdicli/free_port.h"
 #include "lib/rpc/ca.h"
 
 namespace kdi::cli {
@@ -93,24 +95,6 @@ std::string LogTail(const std::string& path, int lines) {
     }
   }
   return text.substr(pos);
-}
-
-Status FreeLoopbackPort(int* port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return ErrnoToStatus("socket", errno);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    int e = errno;
-    close(fd);
-    return ErrnoToStatus("finding a free port", e);
-  }
-  *port = ntohs(a.sin_port);
-  close(fd);
-  return Status::OK();
 }
 
 bool PortAccepts(const std::string& address) {
@@ -209,8 +193,12 @@ class LocalCluster {
       for (const Daemon& d : daemons_) {
         if (d.name == name) return Status::OK();
       }
+      std::set<int> taken;
+      for (const Daemon& d : daemons_) {
+        taken.insert(atoi(d.address.c_str() + d.address.rfind(':') + 1));
+      }
       int port = 0;
-      RETURN_NOT_OK(FreeLoopbackPort(&port));
+      RETURN_NOT_OK(PickFreeLoopbackPort(taken, &port));
       daemons_.push_back(Daemon{name, kind, "127.0.0.1:" + std::to_string(port)});
       return Status::OK();
     };
