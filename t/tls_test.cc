@@ -85,17 +85,32 @@ class TlsTest : public ::testing::Test {
     return ctx;
   }
 
+  // Calls once on each path of a blocking call (the caller's own connection
+  // and the loop's, ChannelOptions::blocking_calls_on_caller): both must
+  // refuse alike. Returns the first path's status.
   Status CallWith(std::shared_ptr<TlsContext> tls, const std::string& expected_principal = "") {
-    ChannelOptions co;
-    co.address = server_->address();
-    co.tls = tls;
-    co.expected_server_principal = expected_principal;
-    Channel ch(co);
-    std::string reply;
-    Status s = ch.Call(kEcho, "secret", &reply, 3000);
-    if (!s.ok()) printf("client sees: %s\n", s.ToString().c_str());
-    EXPECT_TRUE(reply.empty() || s.ok());  // nothing of the protocol on refusal
-    return s;
+    Status first;
+    for (bool caller_io : {true, false}) {
+      ChannelOptions co;
+      co.address = server_->address();
+      co.tls = tls;
+      co.expected_server_principal = expected_principal;
+      co.blocking_calls_on_caller = caller_io;
+      Channel ch(co);
+      std::string reply;
+      Status s = ch.Call(kEcho, "secret", &reply, 3000);
+      if (!s.ok()) {
+        printf("client sees (%s): %s\n", caller_io ? "caller" : "loop", s.ToString().c_str());
+      }
+      EXPECT_TRUE(reply.empty() || s.ok());  // nothing of the protocol on refusal
+      if (caller_io) {
+        first = s;
+      } else {
+        EXPECT_EQ(s.code(), first.code())
+            << "loop: " << s.ToString() << "; caller: " << first.ToString();
+      }
+    }
+    return first;
   }
 
   // The server's log line about a refused handshake from this process.

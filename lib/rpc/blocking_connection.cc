@@ -27,8 +27,13 @@ namespace {
 // Free space offered to each SSL_read, and OpenSSL's read-ahead buffer: one
 // read(2) brings every record the socket holds.
 constexpr size_t kReadChunk = 64 * 1024;
-// An empty input buffer larger than this is given back after a big reply.
-constexpr size_t kKeepInputCapacity = 1 << 20;
+// The poll(2) events an OpenSSL call that failed with ssl_error waits for;
+// 0 if it did not fail for want of the socket.
+short EventsWanted(int ssl_error) {
+  if (ssl_error == SSL_ERROR_WANT_READ) return POLLIN;
+  if (ssl_error == SSL_ERROR_WANT_WRITE) return POLLOUT;
+  return 0;
+}
 
 }  // namespace
 
@@ -148,12 +153,8 @@ Status BlockingConnection::Handshake(int64_t deadline_ms, bool deadline_is_the_c
     if (r == 1) return Status::OK();
     int e = errno;
     int err = SSL_get_error(ssl_, r);
-    short events;
-    if (err == SSL_ERROR_WANT_READ) {
-      events = POLLIN;
-    } else if (err == SSL_ERROR_WANT_WRITE) {
-      events = POLLOUT;
-    } else {
+    const short events = EventsWanted(err);
+    if (events == 0) {
       TlsStreamError why = DescribeSslFailure(ssl_, err, e, /*handshaking=*/true);
       if (IsCertificateRefusal(why.text)) {
         return Status::PermissionDenied("TLS handshake with " + addr + " failed: " + why.text);
@@ -241,14 +242,8 @@ Status BlockingConnection::WriteAll(std::string_view bytes, int64_t deadline_ms,
     }
     int e = errno;
     int err = SSL_get_error(ssl_, n);
-    short events;
-    if (err == SSL_ERROR_WANT_WRITE) {
-      events = POLLOUT;
-    } else if (err == SSL_ERROR_WANT_READ) {
-      events = POLLIN;
-    } else {
-      return Lost(err, e);
-    }
+    const short events = EventsWanted(err);
+    if (events == 0) return Lost(err, e);
     Wait w = WaitFor(events, deadline_ms);
     if (w == Wait::kTimedOut) {
       // Part of a frame may be written: the connection cannot carry another.
@@ -263,27 +258,8 @@ Status BlockingConnection::WriteAll(std::string_view bytes, int64_t deadline_ms,
 
 Status BlockingConnection::ReadSome(int64_t deadline_ms, bool* timed_out) {
   *timed_out = false;
-  if (in_start_ == in_end_) {
-    in_start_ = in_end_ = 0;
-    if (in_cap_ > kKeepInputCapacity) {
-      in_.reset();
-      in_cap_ = 0;
-    }
-  }
-  if (in_cap_ - in_end_ < kReadChunk) {
-    size_t used = in_end_ - in_start_;
-    if (in_start_ > 0 && used + kReadChunk <= in_cap_) {
-      memmove(in_.get(), in_.get() + in_start_, used);
-    } else {
-      size_t cap = std::max(in_cap_ * 2, used + kReadChunk);
-      std::unique_ptr<char[]> bigger(new char[cap]);
-      if (used > 0) memcpy(bigger.get(), in_.get() + in_start_, used);
-      in_ = std::move(bigger);
-      in_cap_ = cap;
-    }
-    in_start_ = 0;
-    in_end_ = used;
-  }
+  size_t room;
+  char* space = in_.Space(kReadChunk, &room);
   // Only wait when OpenSSL holds nothing: its read-ahead may already have the
   // records, and the socket would not say so.
   bool waited = false;
@@ -298,10 +274,9 @@ Status BlockingConnection::ReadSome(int64_t deadline_ms, bool* timed_out) {
       waited = true;
     }
     ERR_clear_error();
-    size_t room = std::min<size_t>(in_cap_ - in_end_, INT_MAX);
-    int n = SSL_read(ssl_, in_.get() + in_end_, static_cast<int>(room));
+    int n = SSL_read(ssl_, space, static_cast<int>(std::min<size_t>(room, INT_MAX)));
     if (n > 0) {
-      in_end_ += static_cast<size_t>(n);
+      in_.Commit(static_cast<size_t>(n));
       return Status::OK();
     }
     int e = errno;
@@ -320,9 +295,9 @@ Status BlockingConnection::ReadSome(int64_t deadline_ms, bool* timed_out) {
 
 bool BlockingConnection::CompleteFrame(FrameHeader* header, Status* bad) {
   *bad = Status::OK();
-  const size_t have = in_end_ - in_start_;
+  const size_t have = in_.size();
   if (have < kFrameHeaderSize) return false;
-  Status s = DecodeFrameHeader(in_.get() + in_start_, opts_.max_body_bytes, header);
+  Status s = DecodeFrameHeader(in_.view().data(), opts_.max_body_bytes, header);
   if (s.ok() && !header->is_reply() && header->type != kMsgServerError) {
     s = Status::ProtocolError("the server sent a request frame");
   }
@@ -354,10 +329,15 @@ Status BlockingConnection::Call(uint32_t id, std::string_view frame, int64_t dea
       if (timed_out) return timed_out_status();  // a late reply is dropped later
     }
     got_frame_ = true;
-    std::string_view raw(in_.get() + in_start_ + kFrameHeaderSize, h.body_length);
-    in_start_ += kFrameHeaderSize + h.body_length;
     const bool closing = h.type == kMsgServerError && h.request_id == 0;
-    if (!closing && h.request_id != id) continue;  // a late reply to a call that timed out
+    if (!closing && h.request_id != id) {  // a late reply to a call that timed out
+      in_.Consume(kFrameHeaderSize + h.body_length);
+      continue;
+    }
+    // Consumed now (this call returns below); the bytes stay where they are
+    // until the next Space().
+    std::string_view raw = in_.view().substr(kFrameHeaderSize, h.body_length);
+    in_.Consume(kFrameHeaderSize + h.body_length);
     std::string inflated;
     if (h.flags & kFlagCompressed) {
       Status s = DecodeFrameBody(h, raw, opts_.max_body_bytes, &inflated);
@@ -387,7 +367,7 @@ bool BlockingConnection::ReadyForReuse() {
         broken_ = true;
         return false;
       }
-      in_start_ += kFrameHeaderSize + h.body_length;
+      in_.Consume(kFrameHeaderSize + h.body_length);
     }
     if (!bad.ok()) return false;
     if (!SSL_has_pending(ssl_)) {

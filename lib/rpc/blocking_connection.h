@@ -46,6 +46,7 @@
 #include "kdi/status.h"
 #include "lib/rpc/channel.h"
 #include "lib/rpc/frame.h"
+#include "lib/rpc/input_buffer.h"
 #include "lib/rpc/tls.h"
 
 namespace kdi::rpc {
@@ -118,10 +119,7 @@ class BlockingConnection {
   int spin_misses_ = 0;     // spins in a row that ended without input
   unsigned spin_skips_ = 0;
 
-  std::unique_ptr<char[]> in_;
-  size_t in_cap_ = 0;
-  size_t in_start_ = 0;  // input is [in_start_, in_end_)
-  size_t in_end_ = 0;
+  InputBuffer in_;  // received, not yet parsed
 
   std::atomic<bool> aborted_{false};
   std::mutex abort_mu_;

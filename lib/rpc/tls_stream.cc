@@ -26,8 +26,6 @@ constexpr size_t kCopyMax = 16 * 1024;
 // Free space offered to each SSL_read; OpenSSL's own read-ahead buffer.
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kSslReadBuffer = 64 * 1024;
-// An empty input buffer larger than this is given back after a big frame.
-constexpr size_t kKeepInputCapacity = 1 << 20;
 
 }  // namespace
 
@@ -232,38 +230,15 @@ void TlsStream::ReadPass() {
   if (!ok) Call([this] { cb_->OnTlsError(error_); });
 }
 
-void TlsStream::ReserveInput(size_t want) {
-  if (in_start_ == in_end_) {
-    in_start_ = in_end_ = 0;
-    if (in_cap_ > kKeepInputCapacity) {
-      in_buf_.reset();
-      in_cap_ = 0;
-    }
-  }
-  if (in_cap_ - in_end_ >= want) return;
-  size_t used = in_end_ - in_start_;
-  if (in_start_ > 0 && used + want <= in_cap_) {
-    memmove(in_buf_.get(), in_buf_.get() + in_start_, used);
-  } else {
-    size_t cap = std::max(in_cap_ * 2, used + want);
-    std::unique_ptr<char[]> bigger(new char[cap]);
-    if (used > 0) memcpy(bigger.get(), in_buf_.get() + in_start_, used);
-    in_buf_ = std::move(bigger);
-    in_cap_ = cap;
-  }
-  in_start_ = 0;
-  in_end_ = used;
-}
-
 bool TlsStream::ReadAvailable(bool* got) {
   for (;;) {
     if (!reading_) return true;
-    ReserveInput(kReadChunk);
-    size_t room = std::min<size_t>(in_cap_ - in_end_, INT_MAX);
+    size_t room;
+    char* space = in_.Space(kReadChunk, &room);
     ERR_clear_error();
-    int n = SSL_read(ssl_, in_buf_.get() + in_end_, static_cast<int>(room));
+    int n = SSL_read(ssl_, space, static_cast<int>(std::min<size_t>(room, INT_MAX)));
     if (n > 0) {
-      in_end_ += n;
+      in_.Commit(static_cast<size_t>(n));
       *got = true;
       // Stop when OpenSSL holds nothing more: a read(2) now would only say
       // EAGAIN (the level-triggered read event fires again for new data).
@@ -284,16 +259,9 @@ bool TlsStream::ReadAvailable(bool* got) {
   }
 }
 
-void TlsStream::Consume(size_t n) {
-  in_start_ += std::min(n, in_end_ - in_start_);
-  if (in_start_ == in_end_) in_start_ = in_end_ = 0;
-}
+void TlsStream::Consume(size_t n) { in_.Consume(n); }
 
-void TlsStream::TakeInput(size_t n, std::string* out) {
-  n = std::min(n, in_end_ - in_start_);
-  out->assign(in_buf_.get() + in_start_, n);
-  Consume(n);
-}
+void TlsStream::TakeInput(size_t n, std::string* out) { in_.Take(n, out); }
 
 void TlsStream::Write(std::string_view bytes) {
   if (bytes.empty()) return;

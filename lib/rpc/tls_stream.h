@@ -33,6 +33,8 @@
 #include <string>
 #include <string_view>
 
+#include "lib/rpc/input_buffer.h"
+
 struct event;
 struct event_base;
 typedef struct ssl_st SSL;
@@ -79,9 +81,7 @@ class TlsStream {
   bool StartConnect(const sockaddr* addr, socklen_t len);
 
   // Input: the bytes received and not yet consumed.
-  std::string_view input() const {
-    return std::string_view(in_buf_.get() + in_start_, in_end_ - in_start_);
-  }
+  std::string_view input() const { return in_.view(); }
   void Consume(size_t n);
   // Moves the front n bytes of the input into *out (replacing its contents).
   void TakeInput(size_t n, std::string* out);
@@ -124,8 +124,6 @@ class TlsStream {
   // Reads and delivers input (OnTlsInput), then reports a failure or EOF.
   void ReadPass();
   void Fail();
-  // At least want bytes of free space after in_end_.
-  void ReserveInput(size_t want);
   // Reads everything available into in_; false on failure or EOF (error_ set).
   bool ReadAvailable(bool* got);
   void WantWrite(bool on);
@@ -149,10 +147,7 @@ class TlsStream {
   bool write_wants_read_ = false;  // SSL_write said WANT_READ
   bool* destroyed_ = nullptr;      // set by the destructor while a callback runs
 
-  std::unique_ptr<char[]> in_buf_;
-  size_t in_cap_ = 0;
-  size_t in_start_ = 0;  // input() is [in_start_, in_end_)
-  size_t in_end_ = 0;
+  InputBuffer in_;
 
   // Output: sealed chunks (each handed to SSL_write as is, from off onwards)
   // and the open tail that small writes are coalesced into.
